@@ -1,0 +1,39 @@
+"""ttqa: extractive question answering with citations over Vietnamese news.
+
+>>> from ttqa import QA
+>>> qa = QA.load("indexes/default")                       # doctest: +SKIP
+>>> qa.search("Ai chủ trì hội thảo?", k=3)[0].doc_id         # doctest: +SKIP
+"""
+
+from ttqa import _env  # noqa: F401  (keeps every import of ttqa off the network)
+from ttqa.chunking import ChunkingParams
+from ttqa.errors import InvalidModeError, InvalidQuestionError, TTQAInputError
+from ttqa.index.builder import BuildReport
+from ttqa.index.layout import IndexLockedError, IndexNotFoundError
+from ttqa.index.manifest import IndexCorruptError, IndexMismatchError
+from ttqa.index.store import UnknownDocumentError
+from ttqa.qa import QA
+from ttqa.retrieval import FusionParams, Mode
+from ttqa.types import Chunk, Document, Hit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "QA",
+    "BuildReport",
+    "Chunk",
+    "ChunkingParams",
+    "Document",
+    "FusionParams",
+    "Hit",
+    "IndexCorruptError",
+    "IndexLockedError",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "InvalidModeError",
+    "InvalidQuestionError",
+    "Mode",
+    "TTQAInputError",
+    "UnknownDocumentError",
+    "__version__",
+]

@@ -1,0 +1,122 @@
+"""Dense, BM25 and hybrid (reciprocal-rank fusion) retrieval over an index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from ttqa.embedding.base import Embedder
+from ttqa.errors import InvalidModeError
+from ttqa.index.dense import DenseIndex
+from ttqa.index.lexical import BM25Index
+from ttqa.index.store import DocumentStore
+from ttqa.textnorm import has_diacritics
+from ttqa.types import Hit
+
+
+class Mode(StrEnum):
+    HYBRID = "hybrid"
+    DENSE = "dense"
+    BM25 = "bm25"
+
+    @classmethod
+    def parse(cls, value: str | Mode) -> Mode:
+        try:
+            return cls(value)
+        except ValueError:
+            raise InvalidModeError(
+                f"unknown mode {value!r}: use one of {', '.join(m.value for m in cls)}"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class FusionParams:
+    """Reciprocal-rank fusion: score = sum_i w_i / (rrf_k + rank_i)."""
+
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    unaccented_dense_weight: float = 0.5
+    """Dense weight for questions typed without diacritics (e5 reads them poorly)."""
+    candidates: int = 100
+
+
+Ranked = tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]
+
+
+def rrf(rankings: list[tuple[npt.NDArray[np.int64], float]], rrf_k: int) -> dict[int, float]:
+    """Fuse ranked row lists (best first) with weights into row -> fused score."""
+    fused: dict[int, float] = {}
+    for rows, weight in rankings:
+        if weight <= 0:
+            continue
+        for rank, row in enumerate(rows.tolist(), start=1):
+            fused[row] = fused.get(row, 0.0) + weight / (rrf_k + rank)
+    return fused
+
+
+class Retriever:
+    def __init__(
+        self,
+        store: DocumentStore,
+        dense: DenseIndex,
+        bm25: BM25Index,
+        embedder: Embedder,
+        fusion: FusionParams | None = None,
+    ) -> None:
+        self.store = store
+        self.dense = dense
+        self.bm25 = bm25
+        self.embedder = embedder
+        self.fusion = fusion or FusionParams()
+
+    def dense_ranking(self, question: str, k: int) -> Ranked:
+        qvec = self.embedder.embed_queries([question])
+        ids, scores = self.dense.search(qvec, k)
+        keep = ids[0] >= 0
+        return ids[0][keep], scores[0][keep]
+
+    def bm25_ranking(self, question: str, k: int) -> Ranked:
+        return self.bm25.search(question, k)
+
+    def search(self, question: str, k: int = 10, mode: Mode | str = Mode.HYBRID) -> list[Hit]:
+        mode = Mode.parse(mode)
+        if k <= 0:
+            return []
+        if mode is Mode.DENSE:
+            rows, scores = self.dense_ranking(question, k)
+            return self._hits(rows.tolist(), scores.tolist())
+        if mode is Mode.BM25:
+            rows, scores = self.bm25_ranking(question, k)
+            return self._hits(rows.tolist(), scores.tolist())
+        n = max(self.fusion.candidates, k)
+        dense_rows, _ = self.dense_ranking(question, n)
+        bm25_rows, _ = self.bm25_ranking(question, n)
+        dense_w = self.fusion.dense_weight if has_diacritics(question) else self.fusion.unaccented_dense_weight
+        fused = rrf([(dense_rows, dense_w), (bm25_rows, self.fusion.bm25_weight)], self.fusion.rrf_k)
+        best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        return self._hits([r for r, _ in best], [s for _, s in best])
+
+    def _hits(self, rows: list[int], scores: list[float]) -> list[Hit]:
+        hits: list[Hit] = []
+        for rank, (row, score) in enumerate(zip(rows, scores, strict=True), start=1):
+            chunk = self.store.chunk(row)
+            doc = self.store.get(chunk.doc_id)
+            hits.append(
+                Hit(
+                    doc_id=doc.doc_id,
+                    chunk_id=chunk.chunk_id,
+                    title=doc.title,
+                    date=doc.date,
+                    source=doc.source,
+                    text=chunk.text,
+                    start=chunk.start,
+                    end=chunk.end,
+                    score=float(score),
+                    rank=rank,
+                )
+            )
+        return hits

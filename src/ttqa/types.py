@@ -1,0 +1,60 @@
+"""Plain data types shared by every layer of ttqa."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One article as stored in the index.
+
+    ``text`` is the cleaned, NFC-normalised article body; every offset in ttqa
+    (chunks, hits, answers, citations) points into this string.
+    """
+
+    doc_id: str
+    text: str
+    title: str | None = None
+    date: str | None = None
+    """ISO-8601 date as found in the article ("2020-11-19", "2020-07-25T13:05:15",
+    or a partial "--01-03" when the article gives no year). ``None`` when unknown."""
+    source: str | None = None
+    author: str | None = None
+    url: str | None = None
+    path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A passage of a document: ``document.text[start:end] == text``."""
+
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A retrieved passage with its score and the metadata of its article."""
+
+    doc_id: str
+    chunk_id: str
+    title: str | None
+    date: str | None
+    source: str | None
+    text: str
+    start: int
+    end: int
+    score: float
+    rank: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
