@@ -7,6 +7,7 @@ dimensions, so texts that share words get similar vectors. No model, no I/O.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,7 +37,7 @@ class HashingEmbedder:
     def _one(self, text: str) -> Vectors:
         vec = np.zeros(self._dim, dtype=np.float32)
         toks = tokenize_folded(text)
-        feats = toks + [a + " " + b for a, b in zip(toks, toks[1:], strict=False)]
+        feats = toks + [a + " " + b for a, b in itertools.pairwise(toks)]
         for feat in feats:
             h = int.from_bytes(hashlib.blake2b(feat.encode(), digest_size=8).digest(), "little")
             vec[h % self._dim] += 1.0 if (h >> 32) & 1 else -1.0
