@@ -44,7 +44,9 @@ def test_chunks_end_on_sentence_boundaries_when_possible() -> None:
     path = CORPUS / "004_bc7b2e738a1e378f.txt"
     doc = Document(doc_id=path.stem, text=path.read_text(encoding="utf-8"))
     chunks = Chunker(ChunkingParams(400, 60)).split(doc)
-    ends_clean = sum(c.text.rstrip()[-1] in ".!?…”\"" or doc.text[c.end : c.end + 1] in ("\n", "") for c in chunks)
+    ends_clean = sum(
+        c.text.rstrip()[-1] in '.!?…”"' or doc.text[c.end : c.end + 1] in ("\n", "") for c in chunks
+    )
     assert ends_clean >= len(chunks) * 0.6
 
 
@@ -54,7 +56,7 @@ def test_bad_params_are_refused() -> None:
 
 
 _vi_text = st.text(
-    alphabet=st.sampled_from(list("aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặ .,;:!?\n–-\"0123456789")),
+    alphabet=st.sampled_from(list('aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặ .,;:!?\n–-"0123456789')),
     max_size=3000,
 )
 

@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ttqa import QA, IndexCorruptError, IndexLockedError, IndexMismatchError, IndexNotFoundError
@@ -68,7 +69,9 @@ def test_incremental_add_change_delete(tmp_path: Path) -> None:
     assert again.up_to_date and emb.embedded == n_first and again.version == first.version
 
     # Add one, change one, delete one.
-    changed = Document(doc_id=docs[1].doc_id, text=docs[1].text + "\n\nĐoạn mới về công tác cán bộ.", title=docs[1].title)
+    changed = Document(
+        doc_id=docs[1].doc_id, text=docs[1].text + "\n\nĐoạn mới về công tác cán bộ.", title=docs[1].title
+    )
     new_docs = [docs[0], changed, docs[2], docs[4]]  # docs[3] deleted, docs[4] added
     before = emb.embedded
     report = build_index(new_docs, tmp_path, emb)
@@ -82,7 +85,9 @@ def test_incremental_add_change_delete(tmp_path: Path) -> None:
     qa = QA.load(tmp_path, embedder=emb)
     assert docs[3].doc_id not in qa.store
     assert "Đoạn mới về công tác cán bộ." in qa.document(docs[1].doc_id).text
-    assert {h.doc_id for h in qa.search("Nghệ An 6.666 biên chế", k=20, mode="bm25")}.isdisjoint({docs[3].doc_id})
+    assert {h.doc_id for h in qa.search("Nghệ An 6.666 biên chế", k=20, mode="bm25")}.isdisjoint(
+        {docs[3].doc_id}
+    )
 
 
 def test_stopped_build_keeps_previous_index_and_resumes(tmp_path: Path) -> None:
@@ -147,3 +152,14 @@ def test_manifest_records_the_build(tmp_path: Path) -> None:
     assert set(manifest["documents"]) == {p.stem for p in CORPUS.glob("*.txt")}
     assert "dense.faiss" in manifest["files"] and "bm25/params.index.json" in manifest["files"]
     assert len(manifest["files"]["dense.faiss"]) == 64  # a sha256
+
+
+def test_dense_index_removes_ids() -> None:
+    from ttqa.index.dense import FaissDenseIndex
+
+    emb = HashingEmbedder(64)
+    vecs = emb.embed_passages(["tinh giản biên chế", "đại hội đảng bộ", "công tác cán bộ"])
+    index = FaissDenseIndex.build(vecs)
+    assert index.remove(np.array([0], dtype=np.int64)) == 1
+    ids, _ = index.search(emb.embed_queries(["tinh giản biên chế"]), 3)
+    assert 0 not in ids[0].tolist() and index.size == 2

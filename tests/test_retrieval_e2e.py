@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -50,7 +51,7 @@ def test_hits_carry_offsets_and_metadata(seed_qa) -> None:  # type: ignore[no-un
     for mode in ("hybrid", "dense", "bm25"):
         hits = seed_qa.search("tinh giản biên chế", k=10, mode=mode)
         assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
-        assert all(a.score >= b.score for a, b in zip(hits, hits[1:], strict=False))
+        assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
         for hit in hits:
             doc = seed_qa.document(hit.doc_id)
             assert doc.text[hit.start : hit.end] == hit.text

@@ -62,7 +62,9 @@ def index(
         typer.Option("--corpus", "-c", help="Corpus file or directory (.txt .md .html .jsonl .jsonl.gz)."),
     ] = None,
     index: IndexOpt = DEFAULT_INDEX,
-    rebuild: Annotated[bool, typer.Option(help="Ignore the previous version and rebuild everything.")] = False,
+    rebuild: Annotated[
+        bool, typer.Option(help="Ignore the previous version and rebuild everything.")
+    ] = False,
     embedder: Annotated[str, typer.Option(help="Embedding model: e5-small or st:/path.")] = "e5-small",
     chunk_size: Annotated[int, typer.Option(min=100, max=8000)] = ChunkingParams().chunk_size,
     chunk_overlap: Annotated[int, typer.Option(min=0, max=4000)] = ChunkingParams().chunk_overlap,
@@ -95,7 +97,9 @@ def index(
     except IndexLockedError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
-        err.print("[yellow]interrupted[/]: embeddings computed so far are kept; rerun the same command to resume")
+        err.print(
+            "[yellow]interrupted[/]: embeddings computed so far are kept; rerun the same command to resume"
+        )
         raise typer.Exit(130) from None
     report = qa.build_report
     assert report is not None

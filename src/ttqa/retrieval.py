@@ -8,6 +8,7 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
+from ttqa.accents import restore_diacritics
 from ttqa.embedding.base import Embedder
 from ttqa.errors import InvalidModeError
 from ttqa.index.dense import DenseIndex
@@ -39,8 +40,8 @@ class FusionParams:
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
-    unaccented_dense_weight: float = 0.5
-    """Dense weight for questions typed without diacritics (e5 reads them poorly)."""
+    restore_from: int = 5
+    """Questions typed without diacritics get them back from this many BM25 passages."""
     candidates: int = 100
 
 
@@ -82,21 +83,31 @@ class Retriever:
     def bm25_ranking(self, question: str, k: int) -> Ranked:
         return self.bm25.search(question, k)
 
+    def restore(self, question: str, bm25_rows: npt.NDArray[np.int64] | None = None) -> str:
+        """The question with its diacritics restored from the passages BM25 finds (if it had none)."""
+        if has_diacritics(question) or self.fusion.restore_from <= 0:
+            return question
+        if bm25_rows is None:
+            bm25_rows, _ = self.bm25_ranking(question, self.fusion.restore_from)
+        texts = [self.store.passage_text(int(r)) for r in bm25_rows[: self.fusion.restore_from]]
+        return restore_diacritics(question, texts)
+
     def search(self, question: str, k: int = 10, mode: Mode | str = Mode.HYBRID) -> list[Hit]:
         mode = Mode.parse(mode)
         if k <= 0:
             return []
-        if mode is Mode.DENSE:
-            rows, scores = self.dense_ranking(question, k)
-            return self._hits(rows.tolist(), scores.tolist())
         if mode is Mode.BM25:
             rows, scores = self.bm25_ranking(question, k)
             return self._hits(rows.tolist(), scores.tolist())
+        if mode is Mode.DENSE:
+            rows, scores = self.dense_ranking(self.restore(question), k)
+            return self._hits(rows.tolist(), scores.tolist())
         n = max(self.fusion.candidates, k)
-        dense_rows, _ = self.dense_ranking(question, n)
         bm25_rows, _ = self.bm25_ranking(question, n)
-        dense_w = self.fusion.dense_weight if has_diacritics(question) else self.fusion.unaccented_dense_weight
-        fused = rrf([(dense_rows, dense_w), (bm25_rows, self.fusion.bm25_weight)], self.fusion.rrf_k)
+        dense_rows, _ = self.dense_ranking(self.restore(question, bm25_rows), n)
+        fused = rrf(
+            [(dense_rows, self.fusion.dense_weight), (bm25_rows, self.fusion.bm25_weight)], self.fusion.rrf_k
+        )
         best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
         return self._hits([r for r, _ in best], [s for _, s in best])
 

@@ -34,12 +34,11 @@ from ttqa.index.layout import (
 )
 from ttqa.index.lexical import BM25Index
 from ttqa.index.manifest import IndexCorruptError, Manifest
-from ttqa.index.store import ChunkTable, DocumentStore
+from ttqa.index.store import PASSAGE_TEMPLATE, ChunkTable, DocumentStore, passage_text
 from ttqa.types import Document
 
 log = logging.getLogger("ttqa.index")
 
-PASSAGE_TEMPLATE = "{title}\n{text}"
 
 @dataclass(slots=True)
 class BuildReport:
@@ -80,17 +79,14 @@ class BuildReport:
             head += f"; skipped {len(self.skipped)} input(s)"
         return head + f" in {self.seconds:.1f} s"
 
-def passage_text(doc: Document, chunk_text: str) -> str:
-    """The text that is embedded and BM25-indexed for a chunk: title + chunk."""
-    return PASSAGE_TEMPLATE.format(title=doc.title, text=chunk_text) if doc.title else chunk_text
 
 def document_hash(doc: Document) -> str:
-    payload = json.dumps(
-        [doc.text, doc.title, doc.date, doc.source, doc.author, doc.url], ensure_ascii=False
-    )
+    payload = json.dumps([doc.text, doc.title, doc.date, doc.source, doc.author, doc.url], ensure_ascii=False)
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
+
 ProgressFactory = Callable[[int, str], "Progress"]
+
 
 class Progress:
     """Minimal progress sink; the CLI passes a tqdm-backed one."""
@@ -100,6 +96,7 @@ class Progress:
 
     def close(self) -> None:  # pragma: no cover - trivial
         pass
+
 
 def tqdm_progress(total: int, desc: str) -> Progress:
     from tqdm import tqdm
@@ -114,6 +111,7 @@ def tqdm_progress(total: int, desc: str) -> Progress:
             bar.close()
 
     return _Bar()
+
 
 def build_index(
     documents: Iterable[Document],
@@ -187,9 +185,7 @@ def build_index(
         FaissDenseIndex.build(vectors).save(staging)
         BM25Index.build(texts).save(staging)
         files = {
-            str(p.relative_to(staging)): sha256_file(p)
-            for p in sorted(staging.rglob("*"))
-            if p.is_file()
+            str(p.relative_to(staging)): sha256_file(p) for p in sorted(staging.rglob("*")) if p.is_file()
         }
         Manifest(
             version=version,
@@ -208,6 +204,7 @@ def build_index(
         report.seconds = time.perf_counter() - t0
         return report
 
+
 def _previous_manifest(index_dir: Path, rebuild: bool) -> Manifest | None:
     if rebuild:
         return None
@@ -216,6 +213,7 @@ def _previous_manifest(index_dir: Path, rebuild: bool) -> Manifest | None:
     except (IndexNotFoundError, IndexCorruptError) as exc:
         log.warning("previous index not usable (%s); building from scratch", exc)
         return None
+
 
 def _embed_missing(
     embedder: Embedder,
@@ -245,5 +243,5 @@ def _embed_missing(
     finally:
         bar.close()
 
-__all__ = ["BuildReport", "build_index", "document_hash", "passage_text", "tqdm_progress"]
 
+__all__ = ["BuildReport", "build_index", "document_hash", "passage_text", "tqdm_progress"]

@@ -60,7 +60,8 @@ class FaissDenseIndex:
         return ids.astype(np.int64), scores.astype(np.float32)
 
     def remove(self, ids: npt.NDArray[np.int64]) -> int:
-        return int(self._index.remove_ids(np.asarray(ids, dtype=np.int64)))
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        return int(self._index.remove_ids(faiss.IDSelectorBatch(ids.size, faiss.swig_ptr(ids))))
 
     def save(self, directory: Path) -> None:
         faiss.write_index(self._index, str(directory / DENSE))

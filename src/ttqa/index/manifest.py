@@ -47,7 +47,9 @@ class Manifest(BaseModel):
         except FileNotFoundError:
             raise IndexCorruptError(f"{path} is missing; rebuild the index with `ttqa index`") from None
         except ValueError as exc:  # JSON or validation error
-            raise IndexCorruptError(f"{path} is unreadable ({exc}); rebuild the index with `ttqa index`") from None
+            raise IndexCorruptError(
+                f"{path} is unreadable ({exc}); rebuild the index with `ttqa index`"
+            ) from None
 
     def verify_files(self, directory: Path) -> None:
         """Check every file against its recorded sha256."""

@@ -12,6 +12,12 @@ from ttqa.types import Chunk, Document
 
 DOCUMENTS = "documents.jsonl"
 CHUNKS = "chunks.json"
+PASSAGE_TEMPLATE = "{title}\n{text}"
+
+
+def passage_text(doc: Document, chunk_text: str) -> str:
+    """The text that is embedded and BM25-indexed for a chunk: title + chunk."""
+    return PASSAGE_TEMPLATE.format(title=doc.title, text=chunk_text) if doc.title else chunk_text
 
 
 class UnknownDocumentError(KeyError):
@@ -83,6 +89,11 @@ class DocumentStore:
         doc = self._docs[self.chunks.doc_ids[row]]
         start, end = self.chunks.starts[row], self.chunks.ends[row]
         return Chunk(self.chunks.chunk_ids[row], doc.doc_id, start, end, doc.text[start:end])
+
+    def passage_text(self, row: int) -> str:
+        """Title + chunk text: what was embedded and BM25-indexed for this row."""
+        chunk = self.chunk(row)
+        return passage_text(self._docs[chunk.doc_id], chunk.text)
 
     def save(self, directory: Path) -> None:
         lines = (json.dumps(d.to_dict(), ensure_ascii=False) for d in self._docs.values())
