@@ -14,15 +14,17 @@ from ttqa.index.manifest import IndexCorruptError, IndexMismatchError
 from ttqa.index.store import UnknownDocumentError
 from ttqa.qa import QA
 from ttqa.retrieval import FusionParams, Mode
-from ttqa.types import Chunk, Document, Hit
+from ttqa.types import Answer, Chunk, Citation, Document, Hit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "QA",
+    "Answer",
     "BuildReport",
     "Chunk",
     "ChunkingParams",
+    "Citation",
     "Document",
     "FusionParams",
     "Hit",

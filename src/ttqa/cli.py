@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -16,13 +17,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ttqa import _env  # noqa: F401
+from ttqa import (
+    _env,  # noqa: F401
+    cli_api,
+    cli_serve,
+)
 from ttqa.chunking import ChunkingParams
 from ttqa.errors import TTQAInputError
 from ttqa.index.layout import IndexLockedError, IndexNotFoundError
 from ttqa.index.manifest import IndexCorruptError, IndexMismatchError
 from ttqa.qa import DEFAULT_INDEX, QA
 from ttqa.retrieval import Mode
+from ttqa.types import Answer
 
 app = typer.Typer(
     name="ttqa",
@@ -136,11 +142,182 @@ def search(
     out.print(table)
 
 
+def _print_answer(answer: Answer) -> None:
+    if answer.abstained:
+        out.print("[bold yellow]Không tìm thấy câu trả lời trong kho bài viết.[/]")
+        if answer.citations:
+            out.print("Có thể liên quan:")
+    else:
+        out.print(f"[bold green]{escape(answer.text or '')}[/]  [dim](độ tin cậy {answer.confidence:.2f})[/]")
+        if answer.sentence and answer.sentence_start is not None and answer.start is not None:
+            a = answer.start - answer.sentence_start
+            b = a + len(answer.text or "")
+            s = answer.sentence
+            out.print(f"  {escape(s[:a])}[reverse]{escape(s[a:b])}[/reverse]{escape(s[b:])} [1]")
+    for c in answer.citations:
+        meta = " · ".join(x for x in (c.doc_id, c.date, c.source, f"{c.start}-{c.end}") if x)
+        out.print(
+            f"[bold][{c.n}][/] {escape(c.title or c.doc_id)} [dim]({escape(meta)} · score {c.score:.3f})[/]"
+        )
+        out.print(f"    “{escape(c.quote)}”")
+
+
+@app.command()
+def ask(
+    question: Annotated[
+        str | None, typer.Argument(help="The question, in Vietnamese (accents optional).")
+    ] = None,
+    questions: Annotated[
+        Path | None,
+        typer.Option("--questions", "-q", help="JSONL file of {question} (or {id, question}) to answer."),
+    ] = None,
+    k: Annotated[int, typer.Option("-k", "--k", min=1, max=50, help="Passages to read.")] = 8,
+    mode: ModeOpt = Mode.HYBRID,
+    index: IndexOpt = DEFAULT_INDEX,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a question (or a batch with --questions) with an extractive answer and citations."""
+    if (question is None) == (questions is None):
+        _fail("give either a QUESTION or --questions FILE.jsonl")
+    qa = _load(index)
+    if question is not None:
+        try:
+            answer = qa.ask(question, k=k, mode=mode)
+        except TTQAInputError as exc:
+            _fail(str(exc))
+        if as_json:
+            sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
+        else:
+            _print_answer(answer)
+        return
+    assert questions is not None
+    if not questions.is_file():
+        _fail(f"questions file not found: {questions}")
+    with questions.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                text = row["question"] if isinstance(row, dict) else str(row)
+                result: dict[str, object] = qa.ask(text, k=k, mode=mode).to_dict()
+            except (ValueError, KeyError, TypeError) as exc:
+                result = {"error": f"line {n}: {exc}"}
+                row = {}
+            if isinstance(row, dict) and "id" in row:
+                result = {"id": row["id"], **result}
+            if as_json:
+                sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+                sys.stdout.flush()
+            elif "error" in result:
+                err.print(f"[red]{escape(str(result['error']))}[/]")
+            else:
+                out.rule(escape(str(result["question"])))
+                _print_answer(qa.ask(str(result["question"]), k=k, mode=mode))
+
+
+@app.command("eval")
+def eval_(
+    sets: Annotated[
+        list[Path], typer.Argument(help="Evaluation sets: ttqa JSONL or SQuAD JSON (file or dir).")
+    ],
+    index: Annotated[Path | None, typer.Option("--index", "-i", help="Index to evaluate.")] = None,
+    corpus: Annotated[
+        list[Path] | None, typer.Option("--corpus", "-c", help="Build/update an index of this corpus first.")
+    ] = None,
+    mode: Annotated[str, typer.Option("--mode", "-m", help="hybrid, dense, bm25 or all.")] = "hybrid",
+    k: KOpt = 10,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write report.json and report.md here.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=0, help="Evaluate a random sample of N questions.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the --limit sample.")] = 0,
+    compare_to: Annotated[
+        Path | None, typer.Option("--compare", help="An older report.json to compare with.")
+    ] = None,
+    no_answers: Annotated[bool, typer.Option("--no-answers", help="Retrieval metrics only.")] = False,
+) -> None:
+    """Evaluate retrieval, answers and abstention; print a table and write a report."""
+    from ttqa.evaluation.report import compare, rc_line, rows_for, to_markdown
+    from ttqa.evaluation.suite import EvalOptions, evaluate_set, is_eval_set
+    from ttqa.index.builder import tqdm_progress
+
+    corpus = list(corpus or [])
+    missing = [str(p) for p in [*sets, *corpus] if not p.exists()]
+    if missing:
+        _fail(f"not found: {', '.join(missing)}")
+    # `--corpus A B`: B arrives as a positional argument; a corpus file is not an eval set.
+    eval_sets = [p for p in sets if is_eval_set(p)]
+    if corpus:
+        corpus += [p for p in sets if not is_eval_set(p)]
+    elif len(eval_sets) != len(sets):
+        _fail(f"not an evaluation set: {', '.join(str(p) for p in sets if p not in eval_sets)}")
+    modes: tuple[Mode, ...]
+    if mode == "all":
+        modes = (Mode.HYBRID, Mode.DENSE, Mode.BM25)
+    else:
+        try:
+            modes = (Mode.parse(mode),)
+        except TTQAInputError as exc:
+            _fail(str(exc))
+    options = EvalOptions(modes=modes, k=k, limit=limit, seed=seed, answers=not no_answers)
+
+    def progress(total: int, desc: str) -> Callable[[int], None]:
+        bar = tqdm_progress(total, desc)
+        return bar.update
+
+    reports = []
+    for path in eval_sets:
+        try:
+            report = evaluate_set(
+                path,
+                index_dir=index,
+                corpus=corpus,
+                options=options,
+                progress=progress,
+                log=lambda m: err.print(escape(m)),
+            )
+        except (IndexMismatchError, IndexCorruptError, TTQAInputError, ValueError) as exc:
+            _fail(f"{path}: {exc}")
+        reports.append(report)
+        header, rows = rows_for(report)
+        table = Table(title=f"{path} ({report['questions']} questions)")
+        for col in header:
+            table.add_column(col, overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        if line := rc_line(report):
+            out.print(escape(line))
+        out.print(table)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "report.json").write_text(
+            json.dumps(reports, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
+        (out_dir / "report.md").write_text(to_markdown(reports), encoding="utf-8")
+        out.print(f"wrote {out_dir / 'report.json'} and {out_dir / 'report.md'}")
+    if compare_to is not None:
+        try:
+            old = json.loads(compare_to.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            _fail(f"cannot read {compare_to}: {exc}")
+        table = Table(title=f"compared with {compare_to}")
+        for col in ("set [mode]", "metric", "old", "new", "delta"):
+            table.add_column(col)
+        for row in compare(old, reports):
+            table.add_row(*row)
+        out.print(table)
+
+
 @app.command()
 def info(index: IndexOpt = DEFAULT_INDEX) -> None:
     """Describe an index: size, model, chunking, version."""
     qa = _load(index)
     sys.stdout.write(json.dumps(qa.info(), ensure_ascii=False, indent=1) + "\n")
+
+
+cli_serve.register(app)
+cli_api.register(app)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ttqa.answering.answerer import Answerer
 from ttqa.chunking import ChunkingParams
 from ttqa.embedding.base import Embedder
 from ttqa.embedding.factory import DEFAULT_EMBEDDER, make_embedder
@@ -17,7 +18,7 @@ from ttqa.index.lexical import BM25Index
 from ttqa.index.manifest import IndexCorruptError, Manifest
 from ttqa.index.store import DocumentStore
 from ttqa.retrieval import FusionParams, Mode, Retriever
-from ttqa.types import Document, Hit
+from ttqa.types import Answer, Document, Hit
 
 DEFAULT_INDEX = Path("indexes/default")
 
@@ -38,6 +39,7 @@ class QA:
         self.store = store
         self.retriever = retriever
         self.build_report = build_report
+        self._answerer: Answerer | None = None
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -76,7 +78,11 @@ class QA:
             raise IndexCorruptError(
                 f"index {version_dir} could not be read ({exc}); rebuild with `ttqa index --rebuild`"
             ) from exc
-        if dense.dim != manifest.dim or dense.size != manifest.n_chunks or len(store.chunks) != manifest.n_chunks:
+        if (
+            dense.dim != manifest.dim
+            or dense.size != manifest.n_chunks
+            or len(store.chunks) != manifest.n_chunks
+        ):
             raise IndexCorruptError(
                 f"index {version_dir} is inconsistent with its manifest; rebuild with `ttqa index --rebuild`"
             )
@@ -127,6 +133,17 @@ class QA:
         """The ``k`` passages that best match ``question`` (hybrid by default)."""
         question = check_question(question)
         return self.retriever.search(question, k=k, mode=mode)
+
+    def ask(self, question: str, *, k: int = 8, mode: Mode | str = Mode.HYBRID) -> Answer:
+        """The extractive answer with numbered citations, or an abstention (``answer.abstained``)."""
+        question = check_question(question)
+        return self.answerer.ask(question, k=k, mode=mode)
+
+    @property
+    def answerer(self) -> Answerer:
+        if self._answerer is None:
+            self._answerer = Answerer(self.store, self.retriever)
+        return self._answerer
 
     def document(self, doc_id: str) -> Document:
         """The stored article (its ``text`` is what every offset points into)."""

@@ -58,3 +58,48 @@ class Hit:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A numbered source passage: ``document(doc_id).text[start:end] == quote``."""
+
+    n: int
+    doc_id: str
+    title: str | None
+    date: str | None
+    source: str | None
+    path: str | None
+    start: int
+    end: int
+    quote: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An extractive answer: a span copied from an article, or an abstention.
+
+    When not abstaining, ``text`` is ``document(doc_id).text[start:end]`` of the
+    first citation's article, and ``sentence`` is the sentence around it
+    (``sentence_start``/``sentence_end`` in the same text).
+    """
+
+    question: str
+    text: str | None
+    sentence: str | None
+    abstained: bool
+    confidence: float
+    citations: list[Citation]
+    doc_id: str | None = None
+    start: int | None = None
+    end: int | None = None
+    sentence_start: int | None = None
+    sentence_end: int | None = None
+    qtype: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

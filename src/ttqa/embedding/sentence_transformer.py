@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,8 @@ class SentenceTransformerEmbedder:
         self._name = name
         self._model: SentenceTransformer | None = None
         self._fingerprint: str | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._query_cache: OrderedDict[str, Vectors] = OrderedDict()
 
     @property
     def name(self) -> str:
@@ -81,6 +83,19 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(out, dtype=np.float32)
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """Query vectors; single questions are memoised (retrieval and reading share them)."""
+        if len(texts) == 1:
+            with self._lock:
+                hit = self._query_cache.get(texts[0])
+                if hit is not None:
+                    self._query_cache.move_to_end(texts[0])
+                    return hit
+            vec = self._encode(texts, "query", batch_size=1)
+            with self._lock:
+                self._query_cache[texts[0]] = vec
+                while len(self._query_cache) > 1024:
+                    self._query_cache.popitem(last=False)
+            return vec
         return self._encode(texts, "query", batch_size=32)
 
     def embed_passages(self, texts: Sequence[str], *, batch_size: int = 32) -> Vectors:
@@ -89,7 +104,11 @@ class SentenceTransformerEmbedder:
 
 def _load(model_dir: Path) -> SentenceTransformer:
     import torch
+    import transformers
     from sentence_transformers import SentenceTransformer
+
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
 
     threads = int(os.environ.get("TTQA_TORCH_THREADS", "0")) or (os.cpu_count() or 1)
     torch.set_num_threads(threads)

@@ -1,0 +1,120 @@
+#!/usr/bin/env python
+"""Train the span ranker's weights on a SQuAD-format set and write span_ranker.json.
+
+    .venv/bin/python scripts/train_span_ranker.py --train ../shared/data/viquad_dev \
+        --eval ../shared/data/xquad_vi --out src/ttqa/answering/span_ranker.json
+
+Reading-comprehension setting: the question's gold paragraph is read by the same
+Reader the product uses (sentence scoring with the real e5 model, then span
+features); each candidate is labelled with its token F1 against the gold answers.
+With --folds N it also reports N-fold cross-validated EM/F1 on the training set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ttqa.answering.ranker import SpanRanker
+from ttqa.answering.reader import Passage, Reader
+from ttqa.embedding.factory import make_embedder
+from ttqa.evaluation.datasets import EvalQuestion, load_any
+from ttqa.evaluation.metrics import exact_match, token_f1
+
+
+def groups_for(
+    reader: Reader, questions: list[EvalQuestion]
+) -> list[tuple[np.ndarray, np.ndarray, list[str]]]:
+    out = []
+    for q in questions:
+        assert q.context is not None
+        feats, texts = reader.candidate_features(
+            q.question, [Passage(q.doc_ids[0], q.context, 0, len(q.context))]
+        )
+        f1 = np.array([token_f1(t, q.answers) for t in texts], dtype=np.float32)
+        out.append((feats, f1, texts))
+    return out
+
+
+def evaluate(
+    ranker: SpanRanker, groups: list[tuple[np.ndarray, np.ndarray, list[str]]], questions: list[EvalQuestion]
+) -> tuple[float, float]:
+    em = f1 = 0.0
+    for (feats, _, texts), q in zip(groups, questions, strict=True):
+        if not texts:
+            continue
+        best = texts[int(np.argmax(ranker.scores(feats)))]
+        em += exact_match(best, q.answers)
+        f1 += token_f1(best, q.answers)
+    n = len(questions)
+    return 100 * em / n, 100 * f1 / n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--train", required=True)
+    ap.add_argument("--eval", nargs="*", default=[])
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--folds", type=int, default=0)
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--embedder", default="e5-small")
+    ap.add_argument("--cache", type=Path, help="pickle of sentence vectors, reused across runs")
+    args = ap.parse_args()
+
+    reader = Reader(make_embedder(args.embedder), cache_size=1_000_000)
+    if args.cache and args.cache.exists():
+        with args.cache.open("rb") as fh:
+            reader._cache.update(pickle.load(fh))
+    train = load_any(args.train)
+    if args.limit:
+        random.Random(0).shuffle(train)
+        train = train[: args.limit]
+    t0 = time.perf_counter()
+    train_groups = groups_for(reader, train)
+    print(f"features for {len(train)} training questions in {time.perf_counter() - t0:.0f} s")
+    oracle = np.mean([g[1].max() if len(g[1]) else 0 for g in train_groups]) * 100
+    print(f"oracle F1 (best candidate) on train: {oracle:.1f}")
+
+    if args.folds:
+        idx = list(range(len(train)))
+        random.Random(1).shuffle(idx)
+        ems, f1s = [], []
+        for k in range(args.folds):
+            test_idx = set(idx[k :: args.folds])
+            fit = [(train_groups[i][0], train_groups[i][1]) for i in idx if i not in test_idx]
+            ranker = SpanRanker.fit(fit)
+            tg = [train_groups[i] for i in sorted(test_idx)]
+            tq = [train[i] for i in sorted(test_idx)]
+            em, f1 = evaluate(ranker, tg, tq)
+            ems.append(em)
+            f1s.append(f1)
+        print(f"{args.folds}-fold CV on {args.train}: EM {np.mean(ems):.1f}  F1 {np.mean(f1s):.1f}")
+
+    ranker = SpanRanker.fit([(g[0], g[1]) for g in train_groups])
+    ranker.meta.update({"train_set": Path(args.train).name, "questions": len(train)})
+    em, f1 = evaluate(ranker, train_groups, train)
+    print(f"train {args.train}: EM {em:.1f}  F1 {f1:.1f}")
+    for path in args.eval:
+        qs = load_any(path)
+        groups = groups_for(reader, qs)
+        em, f1 = evaluate(ranker, groups, qs)
+        prior_em, prior_f1 = evaluate(SpanRanker(), groups, qs)
+        print(
+            f"held-out {path}: EM {em:.1f}  F1 {f1:.1f}"
+            f"   (hand-set priors: EM {prior_em:.1f}  F1 {prior_f1:.1f})"
+        )
+    if args.cache:
+        with args.cache.open("wb") as fh:
+            pickle.dump(dict(reader._cache), fh)
+    if args.out:
+        ranker.save(args.out)
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

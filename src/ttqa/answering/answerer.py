@@ -1,0 +1,165 @@
+"""Retrieve, read, decide: the extractive answer with numbered citations, or an abstention."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+
+from ttqa.answering.reader import Passage, Reader, SpanPrediction, lexical_score, question_view
+from ttqa.answering.sentences import sentence_at, sentences_in
+from ttqa.index.store import DocumentStore
+from ttqa.retrieval import Mode, Retriever
+from ttqa.textnorm import tokenize
+from ttqa.types import Answer, Citation, Hit
+
+CALIBRATION_FILE = "confidence.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Logistic confidence over answer evidence, and the abstention threshold."""
+
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"bias": -4.0, "lex": 4.0, "cos": 3.0, "span": 0.15, "margin": 1.0}
+    )
+    threshold: float = 0.5
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def confidence(self, features: dict[str, float]) -> float:
+        z = self.weights.get("bias", 0.0) + sum(self.weights.get(k, 0.0) * v for k, v in features.items())
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    @classmethod
+    def bundled(cls) -> Calibration:
+        try:
+            text = resources.files("ttqa.answering").joinpath(CALIBRATION_FILE).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return cls()
+        data = json.loads(text)
+        return cls(weights=data["weights"], threshold=float(data["threshold"]), meta=data.get("meta", {}))
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"weights": self.weights, "threshold": self.threshold, "meta": self.meta},
+            ensure_ascii=False,
+            indent=1,
+        )
+
+
+def answer_features(preds: Sequence[SpanPrediction]) -> dict[str, float]:
+    """Evidence for the best span: sentence match, dense similarity, span score, margin."""
+    best = preds[0]
+    if len(preds) > 1:
+        z = sum(math.exp(p.score - best.score) for p in preds[:10])
+        margin = 1.0 / z
+    else:
+        margin = 1.0
+    return {"lex": best.lex, "cos": best.cos, "span": best.score, "margin": margin}
+
+
+def _shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
+    toks = tokenize(text)
+    return {tuple(toks[i : i + n]) for i in range(max(1, len(toks) - n + 1))}
+
+
+def _near_duplicate(a: set[tuple[str, ...]], b: set[tuple[str, ...]], threshold: float = 0.7) -> bool:
+    if not a or not b:
+        return False
+    return len(a & b) / min(len(a), len(b)) >= threshold
+
+
+class Answerer:
+    def __init__(
+        self,
+        store: DocumentStore,
+        retriever: Retriever,
+        reader: Reader | None = None,
+        calibration: Calibration | None = None,
+        *,
+        max_citations: int = 5,
+    ) -> None:
+        self.store = store
+        self.retriever = retriever
+        self.reader = reader or Reader(retriever.embedder)
+        self.calibration = calibration or Calibration.bundled()
+        self.max_citations = max_citations
+
+    def passages(self, hits: Sequence[Hit]) -> list[Passage]:
+        top = max((h.score for h in hits), default=0.0) or 1.0
+        return [
+            Passage(h.doc_id, self.store.get(h.doc_id).text, h.start, h.end, score=max(0.0, h.score / top))
+            for h in hits
+        ]
+
+    def ask(self, question: str, *, k: int = 8, mode: Mode | str = Mode.HYBRID) -> Answer:
+        hits = self.retriever.search(question, k=k, mode=mode)
+        passages = self.passages(hits)
+        preds = self.reader.read(question, passages, top=20)
+        qtype = question_view(question).qtype.value
+        if not preds:
+            return Answer(question, None, None, True, 0.0, self._citations(question, hits, None), qtype=qtype)
+        best = preds[0]
+        confidence = self.calibration.confidence(answer_features(preds))
+        abstained = confidence < self.calibration.threshold
+        citations = self._citations(question, hits, None if abstained else best)
+        if abstained:
+            return Answer(question, None, None, True, confidence, citations, qtype=qtype)
+        doc = self.store.get(best.doc_id)
+        return Answer(
+            question=question,
+            text=best.text,
+            sentence=doc.text[best.sentence_start : best.sentence_end],
+            abstained=False,
+            confidence=confidence,
+            citations=citations,
+            doc_id=best.doc_id,
+            start=best.start,
+            end=best.end,
+            sentence_start=best.sentence_start,
+            sentence_end=best.sentence_end,
+            qtype=qtype,
+        )
+
+    def _citations(self, question: str, hits: Sequence[Hit], best: SpanPrediction | None) -> list[Citation]:
+        """Numbered from 1 (the answer's source first); near-duplicate passages are cited once."""
+        view = question_view(question)
+        quotes: list[tuple[str, int, int, float]] = []
+        if best is not None:
+            quotes.append((best.doc_id, best.sentence_start, best.sentence_end, best.passage_score))
+        for hit in hits:
+            doc = self.store.get(hit.doc_id)
+            if best is not None and hit.doc_id == best.doc_id and hit.start <= best.start < hit.end:
+                continue
+            # Quote the passage's sentence that shares most words with the question.
+            sents = sentences_in(doc.text, hit.start, hit.end) or [sentence_at(doc.text, hit.start)]
+            s, e = max(sents, key=lambda se: lexical_score(view, doc.text[se[0] : se[1]]))
+            quotes.append((hit.doc_id, s, e, hit.score))
+        out: list[Citation] = []
+        seen: list[set[tuple[str, ...]]] = []
+        for doc_id, s, e, score in quotes:
+            doc = self.store.get(doc_id)
+            quote = doc.text[s:e]
+            sh = _shingles(quote)
+            if any(_near_duplicate(sh, other) for other in seen):
+                continue
+            seen.append(sh)
+            out.append(
+                Citation(
+                    n=len(out) + 1,
+                    doc_id=doc_id,
+                    title=doc.title,
+                    date=doc.date,
+                    source=doc.source,
+                    path=doc.path,
+                    start=s,
+                    end=e,
+                    quote=quote,
+                    score=float(score),
+                )
+            )
+            if len(out) >= self.max_citations:
+                break
+        return out

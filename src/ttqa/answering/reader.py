@@ -1,0 +1,213 @@
+"""Read passages and pick the answer span: sentence scoring + span ranking.
+
+1. Every sentence overlapping a retrieved passage is scored by lexical evidence
+   (IDF-like weighted share of the question's words it contains) and, for the
+   most promising ones, by dense similarity to the question.
+2. Inside the best few sentences, every candidate span is scored by the
+   :class:`SpanRanker`; sentence evidence is part of each span's features, so
+   the ranker weighs "right sentence" against "right kind of span".
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from ttqa.answering.qtype import question_type, wh_position
+from ttqa.answering.ranker import SpanRanker
+from ttqa.answering.sentences import sentences_in
+from ttqa.answering.spans import (
+    _FUNCTION_WORDS,
+    N_FEATURES,
+    QuestionView,
+    SentenceContext,
+    span_candidates,
+    tokens_of,
+)
+from ttqa.embedding.base import Embedder, Vectors
+from ttqa.textnorm import fold_accents, has_diacritics, tokenize, tokenize_folded
+
+_WH_KEYS = {
+    k
+    for w in ["ai", "gì", "nào", "đâu", "bao", "nhiêu", "mấy", "khi", "giờ", "sao", "thế", "nào"]
+    for k in (tokenize(w) + tokenize_folded(w))
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A passage to read: ``text[start:end]`` of the document ``doc_id``."""
+
+    doc_id: str
+    text: str  # the whole stored document text
+    start: int
+    end: int
+    score: float = 1.0  # retrieval evidence in [0, 1]
+
+
+@dataclass(frozen=True, slots=True)
+class SpanPrediction:
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    sentence_start: int
+    sentence_end: int
+    score: float
+    lex: float
+    cos: float
+    passage_score: float
+
+
+def question_view(question: str) -> QuestionView:
+    accented = has_diacritics(question)
+    toks = tokenize(question) if accented else tokenize_folded(question)
+    keys = frozenset(t for t in toks if t not in _WH_KEYS)
+    return QuestionView(
+        keys=keys, accented=accented, qtype=question_type(question), wh_pos=wh_position(question)
+    )
+
+
+def _weight(key: str) -> float:
+    if key in _FUNCTION_WORDS:
+        return 0.2
+    return 1.5 if key[:1].isdigit() else 1.0
+
+
+def lexical_score(q: QuestionView, sentence: str) -> float:
+    """Weighted share of the question's words present in the sentence (0..1)."""
+    if not q.keys:
+        return 0.0
+    toks = set(tokenize(sentence) if q.accented else tokenize_folded(sentence))
+    folded_fn = None if q.accented else fold_accents
+    del folded_fn
+    total = sum(_weight(k) for k in q.keys)
+    found = sum(_weight(k) for k in q.keys if k in toks)
+    return found / total if total else 0.0
+
+
+class Reader:
+    def __init__(
+        self,
+        embedder: Embedder | None,
+        ranker: SpanRanker | None = None,
+        *,
+        max_sentences: int = 4,
+        embed_sentences: int = 12,
+        cache_size: int = 20_000,
+    ) -> None:
+        self.embedder = embedder
+        self.ranker = ranker or SpanRanker.bundled()
+        self.max_sentences = max_sentences
+        self.embed_sentences = embed_sentences
+        self._cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._cache_size = cache_size
+
+    def _sentence_vectors(self, texts: Sequence[str]) -> Vectors:
+        assert self.embedder is not None
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            vecs = self.embedder.embed_passages(missing, batch_size=32)
+            for t, v in zip(missing, vecs, strict=True):
+                self._cache[t] = v
+        for t in texts:
+            self._cache.move_to_end(t)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return np.stack([self._cache[t] for t in texts])
+
+    def read(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        *,
+        query_vector: Vectors | None = None,
+        top: int = 5,
+    ) -> list[SpanPrediction]:
+        """The ``top`` best answer spans, best first."""
+        preds, feats = self._candidates(question, passages, query_vector)
+        if not preds:
+            return []
+        scores = self.ranker.scores(feats)
+        order = np.argsort(-scores, kind="stable")[:top]
+        return [replace(preds[i], score=float(scores[i])) for i in order]
+
+    def candidate_features(
+        self, question: str, passages: Sequence[Passage], query_vector: Vectors | None = None
+    ) -> tuple[npt.NDArray[np.float32], list[str]]:
+        """Feature rows and texts of every candidate span (for training the ranker)."""
+        preds, feats = self._candidates(question, passages, query_vector)
+        return feats, [p.text for p in preds]
+
+    def _candidates(
+        self, question: str, passages: Sequence[Passage], query_vector: Vectors | None
+    ) -> tuple[list[SpanPrediction], npt.NDArray[np.float32]]:
+        q = question_view(question)
+        # 1. Candidate sentences (deduplicated across overlapping passages).
+        seen: set[tuple[str, int, int]] = set()
+        sents: list[tuple[Passage, int, int, float]] = []
+        for p in passages:
+            for s, e in sentences_in(p.text, p.start, p.end):
+                key = (p.doc_id, s, e)
+                if key in seen:
+                    continue
+                seen.add(key)
+                sents.append((p, s, e, lexical_score(q, p.text[s:e])))
+        if not sents:
+            return [], np.zeros((0, N_FEATURES), dtype=np.float32)
+        # 2. Dense similarity for the lexically best sentences.
+        order = sorted(range(len(sents)), key=lambda i: -(sents[i][3] + 0.3 * sents[i][0].score))
+        shortlist = order[: self.embed_sentences]
+        cos = dict.fromkeys(range(len(sents)), 0.0)
+        if self.embedder is not None and shortlist:
+            qv = query_vector if query_vector is not None else self.embedder.embed_queries([question])
+            sv = self._sentence_vectors([sents[i][0].text[sents[i][1] : sents[i][2]] for i in shortlist])
+            sims = sv @ np.asarray(qv, dtype=np.float32).reshape(-1)
+            for i, sim in zip(shortlist, sims.tolist(), strict=True):
+                cos[i] = float(sim)
+        ranked = sorted(shortlist, key=lambda i: -(sents[i][3] + 2.0 * cos[i] + 0.3 * sents[i][0].score))
+        # 3. Span candidates in the best sentences.
+        preds: list[SpanPrediction] = []
+        blocks: list[npt.NDArray[np.float32]] = []
+        for rank, i in enumerate(ranked[: self.max_sentences]):
+            p, s, e, lex = sents[i]
+            sentence = p.text[s:e]
+            toks = tokens_of(sentence)
+            ctx = SentenceContext(lex=lex, cos=cos[i], rank=rank, passage=p.score)
+            spans, feats = span_candidates(toks, q, ctx)
+            if not spans:
+                continue
+            blocks.append(feats)
+            for a, b in spans:
+                start, end = s + toks[a].start, s + toks[b - 1].end
+                preds.append(
+                    SpanPrediction(
+                        doc_id=p.doc_id,
+                        start=start,
+                        end=end,
+                        text=p.text[start:end],
+                        sentence_start=s,
+                        sentence_end=e,
+                        score=0.0,
+                        lex=lex,
+                        cos=cos[i],
+                        passage_score=p.score,
+                    )
+                )
+        if not blocks:
+            return [], np.zeros((0, N_FEATURES), dtype=np.float32)
+        return preds, np.concatenate(blocks)
+
+
+def softmax_margin(preds: Sequence[SpanPrediction]) -> float:
+    """Probability mass of the best span among the returned ones (0..1)."""
+    if not preds:
+        return 0.0
+    top = max(p.score for p in preds)
+    z = sum(math.exp(p.score - top) for p in preds)
+    return 1.0 / z

@@ -1,0 +1,70 @@
+"""Answer metrics: exact match and token F1 on normalised syllables.
+
+Normalisation: NFC, lower-case, tone-mark placement folded, punctuation dropped,
+syllable tokens (the same tokens BM25 uses). Scores are the maximum over the
+gold answers, as in SQuAD.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from ttqa.textnorm import tokenize
+
+
+def answer_tokens(text: str) -> list[str]:
+    return tokenize(text)
+
+
+def exact_match(prediction: str | None, golds: Sequence[str]) -> float:
+    if prediction is None or not golds:
+        return 0.0
+    pred = answer_tokens(prediction)
+    return float(any(pred == answer_tokens(g) for g in golds))
+
+
+def token_f1(prediction: str | None, golds: Sequence[str]) -> float:
+    if prediction is None or not golds:
+        return 0.0
+    pred = answer_tokens(prediction)
+    return max((_f1(pred, answer_tokens(g)) for g in golds), default=0.0)
+
+
+def _f1(pred: list[str], gold: list[str]) -> float:
+    if not pred or not gold:
+        return float(pred == gold)
+    common = Counter(pred) & Counter(gold)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision = same / len(pred)
+    recall = same / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+def contains_answer(text: str, golds: Sequence[str]) -> bool:
+    """Does ``text`` contain one of the gold answers (token-normalised)?"""
+    hay = " " + " ".join(answer_tokens(text)) + " "
+    return any((" " + " ".join(toks) + " ") in hay for toks in (answer_tokens(g) for g in golds) if toks)
+
+
+def auroc(positive_scores: Sequence[float], negative_scores: Sequence[float]) -> float | None:
+    """Probability that a random positive outscores a random negative (ties count half)."""
+    if not positive_scores or not negative_scores:
+        return None
+    pairs = sorted([(s, 1) for s in positive_scores] + [(s, 0) for s in negative_scores])
+    # Rank-sum (Mann-Whitney U) with average ranks for ties.
+    ranks: list[float] = [0.0] * len(pairs)
+    i = 0
+    while i < len(pairs):
+        j = i
+        while j + 1 < len(pairs) and pairs[j + 1][0] == pairs[i][0]:
+            j += 1
+        avg = (i + j) / 2 + 1
+        for k in range(i, j + 1):
+            ranks[k] = avg
+        i = j + 1
+    pos_rank_sum = sum(r for r, (_, label) in zip(ranks, pairs, strict=True) if label == 1)
+    n_pos, n_neg = len(positive_scores), len(negative_scores)
+    return (pos_rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)

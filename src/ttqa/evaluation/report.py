@@ -1,0 +1,109 @@
+"""Render evaluation reports as terminal tables and Markdown, and compare two reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAIN_METRICS: list[tuple[str, str, str]] = [
+    ("retrieval_article", "Hit@1", "art Hit@1"),
+    ("retrieval_article", "Hit@5", "art Hit@5"),
+    ("retrieval_article", "MRR@10", "art MRR@10"),
+    ("retrieval_article", "nDCG@10", "art nDCG@10"),
+    ("retrieval_answer", "Hit@1", "ans Hit@1"),
+    ("retrieval_answer", "Hit@5", "ans Hit@5"),
+    ("retrieval_answer", "Hit@10", "ans Hit@10"),
+    ("answers", "EM", "EM"),
+    ("answers", "F1", "F1"),
+    ("answers", "sentence_hit", "sent hit"),
+    ("answers", "citation_precision", "cite prec"),
+    ("abstention", "precision", "abst P"),
+    ("abstention", "recall", "abst R"),
+    ("abstention", "AUROC", "AUROC"),
+]
+
+
+def _get(block: dict[str, Any], group: str, key: str) -> float | None:
+    value = block.get(group, {}).get(key) if isinstance(block.get(group), dict) else None
+    if value is None:
+        return None
+    return float(value) * (100.0 if key == "AUROC" else 1.0)
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def rows_for(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: one row per mode, then one per tag of the first mode."""
+    header = ["set / mode", "n", *[m[2] for m in MAIN_METRICS], "search p50/p95 ms", "ask p50/p95 ms"]
+    rows: list[list[str]] = []
+    name = report["set"]
+    for mode, block in report.get("modes", {}).items():
+        rows.append(_row(f"{name} [{mode}]", block))
+    modes = list(report.get("modes", {}).items())
+    if modes:
+        mode, block = modes[0]
+        for tag, tag_block in block.get("by_tag", {}).items():
+            rows.append(_row(f"  tag={tag} [{mode}]", tag_block))
+    return header, rows
+
+
+def _row(label: str, block: dict[str, Any]) -> list[str]:
+    lat = block.get("latency_ms", {})
+
+    def pp(d: dict[str, float]) -> str:
+        return f"{d['p50']:.0f}/{d['p95']:.0f}" if d else "–"
+
+    return [
+        label,
+        str(block.get("n", "")),
+        *[_fmt(_get(block, g, k)) for g, k, _ in MAIN_METRICS],
+        pp(lat.get("search", {})),
+        pp(lat.get("ask", {})),
+    ]
+
+
+def rc_line(report: dict[str, Any]) -> str | None:
+    rc = report.get("reading_comprehension")
+    if not rc or rc.get("EM") is None:
+        return None
+    return (
+        f"reading comprehension (gold paragraph) on {report['set']}: n={rc['n']}  "
+        f"EM {rc['EM']:.1f}  F1 {rc['F1']:.1f}  (p50 {rc['latency_ms'].get('p50', 0):.0f} ms)"
+    )
+
+
+def to_markdown(reports: list[dict[str, Any]]) -> str:
+    lines = ["# ttqa evaluation report", ""]
+    for report in reports:
+        header, rows = rows_for(report)
+        lines += [f"## {report['set']} ({report['questions']} questions, k={report['k']})", ""]
+        if line := rc_line(report):
+            lines += [line, ""]
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "---|" * len(header))
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        lines.append("")
+    lines += [
+        "Retrieval (art = a passage of a gold article, ans = a passage containing a gold answer) in %, "
+        "answers EM/F1 on NFC, tone-folded, lower-cased syllables; abstention on unanswerable questions.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def compare(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[list[str]]:
+    """Rows of (set/mode, metric, old, new, delta) for every metric present in both."""
+    old_by = {(r["set"], m): b for r in old for m, b in r.get("modes", {}).items()}
+    out: list[list[str]] = []
+    for r in new:
+        for mode, block in r.get("modes", {}).items():
+            before = old_by.get((r["set"], mode))
+            if before is None:
+                continue
+            for group, key, label in MAIN_METRICS:
+                a, b = _get(before, group, key), _get(block, group, key)
+                if a is None or b is None:
+                    continue
+                out.append([f"{r['set']} [{mode}]", label, f"{a:.1f}", f"{b:.1f}", f"{b - a:+.1f}"])
+    return out

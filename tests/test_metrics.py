@@ -1,0 +1,62 @@
+import pytest
+
+from ttqa.evaluation.datasets import load_any
+from ttqa.evaluation.metrics import auroc, contains_answer, exact_match, token_f1
+from ttqa.evaluation.report import compare, rows_for, to_markdown
+
+from conftest import EVALS
+
+
+def test_exact_match_normalises_case_tone_placement_and_punctuation() -> None:
+    assert exact_match("Đàm Hữu Khanh.", ["đàm hữu khanh"]) == 1.0
+    assert exact_match("Thanh Hoá", ["Thanh Hóa"]) == 1.0
+    assert exact_match("Thanh Hóa", ["Thanh Hoa"]) == 0.0  # a missing tone is a different word
+    assert exact_match(None, ["x"]) == 0.0
+    assert exact_match("x", []) == 0.0
+
+
+def test_token_f1() -> None:
+    assert token_f1("6.666 biên chế", ["6.666 biên chế"]) == 1.0
+    assert token_f1("giảm được 6.666 biên chế", ["6.666 biên chế"]) == pytest.approx(2 * 0.6 * 1 / 1.6)
+    assert token_f1("8,1%", ["6.666 biên chế"]) == 0.0
+    assert token_f1("a b", ["c", "a b c"]) == pytest.approx(0.8)
+
+
+def test_contains_answer_on_token_boundaries() -> None:
+    assert contains_answer("toàn tỉnh đã giảm được 6.666 biên chế, đạt gần 8,1%", ["6.666 biên chế"])
+    assert not contains_answer("giảm được 16.666 biên chế", ["6.666 biên chế"])
+
+
+def test_auroc() -> None:
+    assert auroc([0.9, 0.8], [0.1, 0.2]) == 1.0
+    assert auroc([0.1], [0.9]) == 0.0
+    assert auroc([0.5], [0.5]) == 0.5
+    assert auroc([], [0.1]) is None
+
+
+def test_eval_sets_load_and_follow_the_format() -> None:
+    for name in ("seed.jsonl", "domain.jsonl"):
+        rows = load_any(EVALS / name)
+        assert len(rows) >= 100
+        assert len({r.id for r in rows}) == len(rows)
+        unanswerable = [r for r in rows if not r.answerable]
+        assert len(unanswerable) >= 10
+        assert all(not r.doc_ids for r in unanswerable)
+        assert all(r.doc_ids for r in rows if r.answerable)
+
+
+def test_report_rendering_and_compare() -> None:
+    block = {
+        "n": 2,
+        "retrieval_article": {"Hit@1": 50.0, "Hit@5": 100.0},
+        "answers": {"EM": 50.0, "F1": 75.0},
+        "latency_ms": {"search": {"p50": 10.0, "p95": 20.0}, "ask": {}},
+        "by_tag": {"ai": {"n": 1, "answers": {"EM": 100.0}}},
+    }
+    report = {"set": "s.jsonl", "questions": 2, "k": 10, "modes": {"hybrid": block}}
+    header, rows = rows_for(report)
+    assert rows[0][0] == "s.jsonl [hybrid]" and rows[1][0].strip().startswith("tag=ai")
+    assert "| s.jsonl [hybrid] | 2 | 50.0 | 100.0 |" in to_markdown([report])
+    better = {"set": "s.jsonl", "questions": 2, "k": 10, "modes": {"hybrid": {**block, "answers": {"EM": 60.0, "F1": 70.0}}}}
+    deltas = {row[1]: row[4] for row in compare([report], [better])}
+    assert deltas["EM"] == "+10.0" and deltas["F1"] == "-5.0"
