@@ -107,8 +107,8 @@ def _load(model_dir: Path) -> SentenceTransformer:
     import transformers
     from sentence_transformers import SentenceTransformer
 
-    transformers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    transformers.utils.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 
     threads = int(os.environ.get("TTQA_TORCH_THREADS", "0")) or (os.cpu_count() or 1)
     torch.set_num_threads(threads)
