@@ -31,3 +31,27 @@ def seed_qa(model_cache: Path, tmp_path_factory: pytest.TempPathFactory):  # typ
     from ttqa import QA
 
     return QA.build([CORPUS], tmp_path_factory.mktemp("seed-index"))
+
+
+@pytest.fixture(scope="module")
+def chat_app(seed_qa, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The browser chat over the seed index on a free 127.0.0.1 port (one server per test module).
+
+    Yields a namespace with ``url``, ``service`` (the app's ``ChatService``) and ``data_dir``
+    (where ``feedback.jsonl`` goes).
+    """
+    import socket
+    from types import SimpleNamespace
+
+    from ttqa.app.chat import ChatService, launch
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    data_dir = tmp_path_factory.mktemp("chat-data")
+    service = ChatService(seed_qa, data_dir=data_dir)
+    demo, url = launch(service, host="127.0.0.1", port=port, block=False)
+    try:
+        yield SimpleNamespace(url=url, service=service, data_dir=data_dir)
+    finally:
+        demo.close()
