@@ -2,8 +2,58 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from ttqa.errors import MAX_QUESTION_CHARS
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``api`` command to ``app`` (filled in by the HTTP API work)."""
+    """Add the ``api`` command to ``app``."""
+
+    @app.command("api")
+    def api(
+        index: Annotated[Path, typer.Option("--index", "-i", help="Index directory.")] = Path(
+            "indexes/default"
+        ),
+        host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+        max_question_chars: Annotated[
+            int,
+            typer.Option(min=1, max=MAX_QUESTION_CHARS, help="Longest question accepted (characters)."),
+        ] = MAX_QUESTION_CHARS,
+        torch_threads: Annotated[
+            int,
+            typer.Option(
+                min=0,
+                help="Torch threads per encode (0: $TTQA_TORCH_THREADS or all cores). Under concurrent "
+                "load 1 avoids oversubscribing the cores.",
+            ),
+        ] = 0,
+        log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    ) -> None:
+        """Serve the HTTP API (POST /ask, POST /search, GET /documents/{id}, /health, /ready, /info).
+
+        One QA object and one model, loaded once; the model is warmed up at startup and
+        /ready answers 503 until it is. OpenAPI docs at /docs and /openapi.json.
+        """
+        import os
+
+        import uvicorn
+
+        from ttqa.api import ApiSettings, create_app
+        from ttqa.index.layout import IndexNotFoundError
+        from ttqa.index.manifest import IndexCorruptError, IndexMismatchError
+        from ttqa.qa import QA
+
+        if torch_threads:
+            os.environ["TTQA_TORCH_THREADS"] = str(torch_threads)  # read when the model loads
+        try:
+            qa = QA.load(index)
+        except (IndexNotFoundError, IndexMismatchError, IndexCorruptError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        application = create_app(qa, ApiSettings(max_question_chars=max_question_chars))
+        uvicorn.run(application, host=host, port=port, log_level=log_level)

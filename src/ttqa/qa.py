@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import copy
+import dataclasses
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ttqa.answering.answerer import Answerer
 from ttqa.chunking import ChunkingParams
 from ttqa.embedding.base import Embedder
 from ttqa.embedding.factory import DEFAULT_EMBEDDER, make_embedder
-from ttqa.errors import check_question
+from ttqa.errors import TTQAInputError, check_question
+from ttqa.filters import FiltersLike
 from ttqa.index.builder import BuildReport, ProgressFactory, build_index
 from ttqa.index.dense import FaissDenseIndex
 from ttqa.index.layout import current_version_dir
 from ttqa.index.lexical import BM25Index
 from ttqa.index.manifest import IndexCorruptError, Manifest
-from ttqa.index.store import DocumentStore
+from ttqa.index.store import DocumentStore, UnknownDocumentError
 from ttqa.retrieval import FusionParams, Mode, Retriever
 from ttqa.types import Answer, Document, Hit
 
 DEFAULT_INDEX = Path("indexes/default")
+
+DocumentInput = str | Path | Mapping[str, Any] | Document
+"""What ``qa.add_documents`` accepts: a corpus file/directory, a record ``{id, title, text, ...}``
+(as in a JSONL corpus) or a :class:`Document`."""
 
 
 class QA:
@@ -129,15 +138,37 @@ class QA:
         return qa
 
     # ------------------------------------------------------------------ queries
-    def search(self, question: str, k: int = 10, mode: Mode | str = Mode.HYBRID) -> list[Hit]:
-        """The ``k`` passages that best match ``question`` (hybrid by default)."""
-        question = check_question(question)
-        return self.retriever.search(question, k=k, mode=mode)
+    def search(
+        self,
+        question: str,
+        k: int = 10,
+        mode: Mode | str = Mode.HYBRID,
+        filters: FiltersLike = None,
+    ) -> list[Hit]:
+        """The ``k`` passages that best match ``question`` (hybrid by default).
 
-    def ask(self, question: str, *, k: int = 8, mode: Mode | str = Mode.HYBRID) -> Answer:
-        """The extractive answer with numbered citations, or an abstention (``answer.abstained``)."""
+        ``filters`` (``{"date_from": "2020-01-01", "date_to": ..., "sources": ["ĐTO"]}`` or a
+        :class:`ttqa.filters.Filters`) restricts the search to matching articles before
+        ranking; see :mod:`ttqa.filters` for the semantics (partial dates are excluded by a
+        date filter). Bad filters raise ``InvalidFilterError`` (a ``TTQAInputError``).
+        """
         question = check_question(question)
-        return self.answerer.ask(question, k=k, mode=mode)
+        return self.retriever.search(question, k=k, mode=mode, filters=filters)
+
+    def ask(
+        self,
+        question: str,
+        *,
+        k: int = 8,
+        mode: Mode | str = Mode.HYBRID,
+        filters: FiltersLike = None,
+    ) -> Answer:
+        """The extractive answer with numbered citations, or an abstention (``answer.abstained``).
+
+        With ``filters`` the answer and every citation come from matching articles only.
+        """
+        question = check_question(question)
+        return self.answerer.ask(question, k=k, mode=mode, filters=filters)
 
     @property
     def answerer(self) -> Answerer:
@@ -153,6 +184,91 @@ class QA:
     def embedder(self) -> Embedder:
         return self.retriever.embedder
 
+    # ------------------------------------------------------------------ updates
+    _update_lock: ClassVar[threading.Lock] = threading.Lock()
+    """Updates in this process run one at a time (the build lock would refuse a second one)."""
+
+    def add_documents(
+        self,
+        items: Iterable[DocumentInput] | DocumentInput,
+        *,
+        batch_size: int = 32,
+        progress: ProgressFactory | None = None,
+    ) -> BuildReport:
+        """Add (or replace) articles, update the index directory incrementally and reload in place.
+
+        ``items``: corpus files or directories (any format ``ttqa index`` reads), records
+        ``{id, title, text, date?, source?, author?, url?}`` (cleaned like JSONL records), or
+        :class:`Document` objects (taken as given, text NFC-normalised). A document whose
+        ``doc_id`` is already stored replaces the stored one. Only new or changed passages are
+        embedded. Unreadable corpus files are reported in ``report.skipped``; a missing path
+        or a record without text raises ``TTQAInputError`` before anything changes.
+
+        Queries running in other threads keep using the previous version until the new one
+        is loaded; this object then serves the new one.
+        """
+        new_docs, skipped = _collect_documents(items)
+        with self._update_lock:
+            replaced = {d.doc_id for d in new_docs}
+            kept = [d for d in self.store if d.doc_id not in replaced]
+            report = self._rebuild([*kept, *new_docs], batch_size=batch_size, progress=progress)
+        report.skipped = skipped + report.skipped
+        return report
+
+    def remove_documents(
+        self,
+        doc_ids: Iterable[str] | str,
+        *,
+        progress: ProgressFactory | None = None,
+    ) -> BuildReport:
+        """Remove articles by ``doc_id``, rebuild the index directory without them, reload in place.
+
+        Raises ``UnknownDocumentError`` (a ``KeyError``) naming the first unknown id, and
+        ``TTQAInputError`` when nothing would be left; in both cases nothing changes.
+        """
+        ids = [doc_ids] if isinstance(doc_ids, str) else list(doc_ids)
+        with self._update_lock:
+            for doc_id in ids:
+                if doc_id not in self.store:
+                    raise UnknownDocumentError(doc_id)
+            drop = set(ids)
+            kept = [d for d in self.store if d.doc_id not in drop]
+            if not kept:
+                raise TTQAInputError("cannot remove every document: an index needs at least one")
+            return self._rebuild(kept, progress=progress)
+
+    def _rebuild(
+        self, documents: list[Document], *, batch_size: int = 32, progress: ProgressFactory | None = None
+    ) -> BuildReport:
+        """Build ``documents`` into this index directory (same model and chunking), then swap in."""
+        chunking = ChunkingParams(
+            chunk_size=int(self.manifest.chunking["chunk_size"]),
+            chunk_overlap=int(self.manifest.chunking["chunk_overlap"]),
+        )
+        report = build_index(
+            documents,
+            self.index_dir,
+            self.embedder,
+            chunking=chunking,
+            batch_size=batch_size,
+            progress=progress,
+        )
+        fresh = QA.load(self.index_dir, embedder=self.embedder, fusion=self.retriever.fusion)
+        if self._answerer is None:
+            answerer = fresh.answerer
+        else:  # same reader (and its sentence cache), calibration and settings; new store/retriever
+            answerer = copy.copy(self._answerer)
+            answerer.store = fresh.store
+            answerer.retriever = fresh.retriever
+        # Each query reads ``self.retriever`` or ``self.answerer`` once, and each of those holds
+        # its own consistent store, so a query in flight never mixes two versions.
+        self.manifest = fresh.manifest
+        self.store = fresh.store
+        self.retriever = fresh.retriever
+        self._answerer = answerer
+        self.build_report = report
+        return report
+
     def info(self) -> dict[str, Any]:
         return {
             "index_dir": str(self.index_dir),
@@ -165,3 +281,45 @@ class QA:
             "dim": self.manifest.dim,
             "chunking": self.manifest.chunking,
         }
+
+
+def _collect_documents(
+    items: Iterable[DocumentInput] | DocumentInput,
+) -> tuple[list[Document], list[tuple[str, str]]]:
+    """Documents from paths, records and Document objects; later duplicates replace earlier ones."""
+    from ttqa.corpus import _record_document, load_documents
+
+    if isinstance(items, str | Path | Mapping | Document):
+        items = [items]
+    docs: dict[str, Document] = {}
+    skipped: list[tuple[str, str]] = []
+
+    def _skip(where: str, reason: str) -> None:
+        skipped.append((where, reason))
+
+    for n, item in enumerate(items, start=1):
+        if isinstance(item, Document):
+            if not isinstance(item.text, str) or not item.text.strip():
+                raise TTQAInputError(f"document {item.doc_id!r} has no text")
+            text = unicodedata.normalize("NFC", item.text)
+            docs[item.doc_id] = item if text == item.text else dataclasses.replace(item, text=text)
+        elif isinstance(item, Mapping):
+            before = len(skipped)
+            doc = _record_document(dict(item), f"add_documents#{n}", set(), _skip)
+            if doc is None:
+                reasons = "; ".join(reason for _, reason in skipped[before:]) or "no text"
+                raise TTQAInputError(f"record {n} cannot be added: {reasons}")
+            docs[doc.doc_id] = doc
+        elif isinstance(item, str | Path):
+            if not Path(item).exists():
+                raise TTQAInputError(f"corpus path not found: {item}")
+            for doc in load_documents([item], on_skip=_skip):
+                docs[doc.doc_id] = doc
+        else:
+            raise TTQAInputError(
+                f"cannot add {type(item).__name__}: give paths, records {{id, title, text}} or Documents"
+            )
+    if not docs:
+        detail = f" ({len(skipped)} input(s) skipped)" if skipped else ""
+        raise TTQAInputError(f"no document to add{detail}")
+    return list(docs.values()), skipped

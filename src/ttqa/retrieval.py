@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+import faiss
 import numpy as np
 import numpy.typing as npt
 
 from ttqa.accents import restore_diacritics
-from ttqa.embedding.base import Embedder
+from ttqa.embedding.base import Embedder, Vectors
 from ttqa.errors import InvalidModeError
+from ttqa.filters import Filters, FiltersLike, LazyMetadataIndex
 from ttqa.index.dense import DenseIndex
-from ttqa.index.lexical import BM25Index
+from ttqa.index.lexical import BM25Index, top_k
 from ttqa.index.store import DocumentStore
 from ttqa.textnorm import has_diacritics
 from ttqa.types import Hit
@@ -46,6 +48,8 @@ class FusionParams:
 
 
 Ranked = tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]
+RowMask = npt.NDArray[np.bool_]
+"""``mask[row]`` is true for rows a filter allows; ``None`` stands for "every row"."""
 
 
 def rrf(rankings: list[tuple[npt.NDArray[np.int64], float]], rrf_k: int) -> dict[int, float]:
@@ -73,38 +77,98 @@ class Retriever:
         self.bm25 = bm25
         self.embedder = embedder
         self.fusion = fusion or FusionParams()
+        self._metadata = LazyMetadataIndex()
 
-    def dense_ranking(self, question: str, k: int) -> Ranked:
+    def allowed_rows(self, filters: FiltersLike) -> RowMask | None:
+        """The rows ``filters`` allows (``None``: no filter, every row)."""
+        flt = Filters.parse(filters)
+        if flt is None:
+            return None
+        meta = self._metadata.get(self.store, self.store.chunks.doc_ids)
+        return meta.row_mask(flt)
+
+    def dense_ranking(self, question: str, k: int, *, allowed: RowMask | None = None) -> Ranked:
         qvec = self.embedder.embed_queries([question])
-        ids, scores = self.dense.search(qvec, k)
+        if allowed is None:
+            ids, scores = self.dense.search(qvec, k)
+        else:
+            ids, scores = self._dense_search_allowed(qvec, k, allowed)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
-    def bm25_ranking(self, question: str, k: int) -> Ranked:
-        return self.bm25.search(question, k)
+    def _dense_search_allowed(self, qvec: Vectors, k: int, allowed: RowMask) -> Ranked:
+        """Dense search restricted to the allowed rows, inside FAISS when the index is FAISS."""
+        k = min(k, int(np.count_nonzero(allowed)))
+        if k <= 0:
+            empty = np.zeros((len(qvec), 0))
+            return empty.astype(np.int64), empty.astype(np.float32)
+        index = getattr(self.dense, "_index", None)
+        if isinstance(index, faiss.Index):
+            # Row i has FAISS id i; IndexIDMap2 translates the selector to those ids.
+            bits = np.packbits(allowed, bitorder="little")
+            selector = faiss.IDSelectorBitmap(bits.size, faiss.swig_ptr(bits))
+            params = faiss.SearchParameters()
+            params.sel = selector
+            scores, ids = index.search(np.ascontiguousarray(qvec, dtype=np.float32), k, params=params)
+            del selector, bits  # kept alive until the search has returned
+            return ids.astype(np.int64), scores.astype(np.float32)
+        # Any other DenseIndex: exact search over everything, then filter.
+        ids, scores = self.dense.search(qvec, self.dense.size)
+        out_ids = np.full((len(qvec), k), -1, dtype=np.int64)
+        out_scores = np.zeros((len(qvec), k), dtype=np.float32)
+        for q in range(len(qvec)):
+            valid = ids[q] >= 0
+            q_ids, q_scores = ids[q][valid], scores[q][valid]
+            ok = allowed[q_ids]
+            q_ids, q_scores = q_ids[ok][:k], q_scores[ok][:k]
+            out_ids[q, : q_ids.size] = q_ids
+            out_scores[q, : q_ids.size] = q_scores
+        return out_ids, out_scores
 
-    def restore(self, question: str, bm25_rows: npt.NDArray[np.int64] | None = None) -> str:
+    def bm25_ranking(self, question: str, k: int, *, allowed: RowMask | None = None) -> Ranked:
+        if allowed is None:
+            return self.bm25.search(question, k)
+        scores = np.where(allowed, self.bm25.scores(question), np.float32(0.0)).astype(np.float32)
+        return top_k(scores, k)
+
+    def restore(
+        self,
+        question: str,
+        bm25_rows: npt.NDArray[np.int64] | None = None,
+        *,
+        allowed: RowMask | None = None,
+    ) -> str:
         """The question with its diacritics restored from the passages BM25 finds (if it had none)."""
         if has_diacritics(question) or self.fusion.restore_from <= 0:
             return question
         if bm25_rows is None:
-            bm25_rows, _ = self.bm25_ranking(question, self.fusion.restore_from)
+            bm25_rows, _ = self.bm25_ranking(question, self.fusion.restore_from, allowed=allowed)
         texts = [self.store.passage_text(int(r)) for r in bm25_rows[: self.fusion.restore_from]]
         return restore_diacritics(question, texts)
 
-    def search(self, question: str, k: int = 10, mode: Mode | str = Mode.HYBRID) -> list[Hit]:
+    def search(
+        self,
+        question: str,
+        k: int = 10,
+        mode: Mode | str = Mode.HYBRID,
+        filters: FiltersLike = None,
+    ) -> list[Hit]:
+        """The ``k`` best passages; with ``filters`` (see :mod:`ttqa.filters`), only among allowed rows."""
         mode = Mode.parse(mode)
+        allowed = self.allowed_rows(filters)
         if k <= 0:
             return []
+        if allowed is not None and not allowed.any():
+            return []
         if mode is Mode.BM25:
-            rows, scores = self.bm25_ranking(question, k)
+            rows, scores = self.bm25_ranking(question, k, allowed=allowed)
             return self._hits(rows.tolist(), scores.tolist())
         if mode is Mode.DENSE:
-            rows, scores = self.dense_ranking(self.restore(question), k)
+            rows, scores = self.dense_ranking(self.restore(question, allowed=allowed), k, allowed=allowed)
             return self._hits(rows.tolist(), scores.tolist())
         n = max(self.fusion.candidates, k)
-        bm25_rows, _ = self.bm25_ranking(question, n)
-        dense_rows, _ = self.dense_ranking(self.restore(question, bm25_rows), n)
+        bm25_rows, _ = self.bm25_ranking(question, n, allowed=allowed)
+        dense_rows, _ = self.dense_ranking(self.restore(question, bm25_rows), n, allowed=allowed)
         fused = rrf(
             [(dense_rows, self.fusion.dense_weight), (bm25_rows, self.fusion.bm25_weight)], self.fusion.rrf_k
         )

@@ -10,6 +10,7 @@ from importlib import resources
 
 from ttqa.answering.reader import Passage, Reader, SpanPrediction, lexical_score, question_view
 from ttqa.answering.sentences import sentence_at, sentences_in
+from ttqa.filters import FiltersLike
 from ttqa.index.store import DocumentStore
 from ttqa.retrieval import Mode, Retriever
 from ttqa.textnorm import tokenize
@@ -94,8 +95,10 @@ class Answerer:
             for h in hits
         ]
 
-    def ask(self, question: str, *, k: int = 8, mode: Mode | str = Mode.HYBRID) -> Answer:
-        hits = self.retriever.search(question, k=k, mode=mode)
+    def ask(
+        self, question: str, *, k: int = 8, mode: Mode | str = Mode.HYBRID, filters: FiltersLike = None
+    ) -> Answer:
+        hits = self.retriever.search(question, k=k, mode=mode, filters=filters)
         passages = self.passages(hits)
         preds = self.reader.read(question, passages, top=20)
         qtype = question_view(question).qtype.value
