@@ -382,7 +382,7 @@ def _load_jsonl(path: Path, suffix: str, seen: set[str], on_skip: SkipCallback) 
                 if not isinstance(record, dict):
                     on_skip(where, f"malformed JSON: expected an object, got {type(record).__name__}")
                     continue
-                doc = _record_document(record, where, seen, on_skip)
+                doc = record_document(record, where, seen, on_skip)
                 if doc is not None:
                     seen.add(doc.doc_id)
                     yield doc
@@ -393,7 +393,7 @@ def _load_jsonl(path: Path, suffix: str, seen: set[str], on_skip: SkipCallback) 
         on_skip(str(path), "empty file")
 
 
-def _record_document(
+def record_document(
     record: dict[str, Any], where: str, seen: set[str], on_skip: SkipCallback
 ) -> Document | None:
     text = record.get("text")

@@ -287,7 +287,7 @@ def _collect_documents(
     items: Iterable[DocumentInput] | DocumentInput,
 ) -> tuple[list[Document], list[tuple[str, str]]]:
     """Documents from paths, records and Document objects; later duplicates replace earlier ones."""
-    from ttqa.corpus import _record_document, load_documents
+    from ttqa.corpus import load_documents, record_document
 
     if isinstance(items, str | Path | Mapping | Document):
         items = [items]
@@ -305,7 +305,7 @@ def _collect_documents(
             docs[item.doc_id] = item if text == item.text else dataclasses.replace(item, text=text)
         elif isinstance(item, Mapping):
             before = len(skipped)
-            doc = _record_document(dict(item), f"add_documents#{n}", set(), _skip)
+            doc = record_document(dict(item), f"add_documents#{n}", set(), _skip)
             if doc is None:
                 reasons = "; ".join(reason for _, reason in skipped[before:]) or "no text"
                 raise TTQAInputError(f"record {n} cannot be added: {reasons}")

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-import faiss
 import numpy as np
 import numpy.typing as npt
 
 from ttqa.accents import restore_diacritics
-from ttqa.embedding.base import Embedder, Vectors
+from ttqa.embedding.base import Embedder
 from ttqa.errors import InvalidModeError
 from ttqa.filters import Filters, FiltersLike, LazyMetadataIndex
 from ttqa.index.dense import DenseIndex
@@ -89,41 +88,9 @@ class Retriever:
 
     def dense_ranking(self, question: str, k: int, *, allowed: RowMask | None = None) -> Ranked:
         qvec = self.embedder.embed_queries([question])
-        if allowed is None:
-            ids, scores = self.dense.search(qvec, k)
-        else:
-            ids, scores = self._dense_search_allowed(qvec, k, allowed)
+        ids, scores = self.dense.search(qvec, k, allowed=allowed)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
-
-    def _dense_search_allowed(self, qvec: Vectors, k: int, allowed: RowMask) -> Ranked:
-        """Dense search restricted to the allowed rows, inside FAISS when the index is FAISS."""
-        k = min(k, int(np.count_nonzero(allowed)))
-        if k <= 0:
-            empty = np.zeros((len(qvec), 0))
-            return empty.astype(np.int64), empty.astype(np.float32)
-        index = getattr(self.dense, "_index", None)
-        if isinstance(index, faiss.Index):
-            # Row i has FAISS id i; IndexIDMap2 translates the selector to those ids.
-            bits = np.packbits(allowed, bitorder="little")
-            selector = faiss.IDSelectorBitmap(bits.size, faiss.swig_ptr(bits))
-            params = faiss.SearchParameters()
-            params.sel = selector
-            scores, ids = index.search(np.ascontiguousarray(qvec, dtype=np.float32), k, params=params)
-            del selector, bits  # kept alive until the search has returned
-            return ids.astype(np.int64), scores.astype(np.float32)
-        # Any other DenseIndex: exact search over everything, then filter.
-        ids, scores = self.dense.search(qvec, self.dense.size)
-        out_ids = np.full((len(qvec), k), -1, dtype=np.int64)
-        out_scores = np.zeros((len(qvec), k), dtype=np.float32)
-        for q in range(len(qvec)):
-            valid = ids[q] >= 0
-            q_ids, q_scores = ids[q][valid], scores[q][valid]
-            ok = allowed[q_ids]
-            q_ids, q_scores = q_ids[ok][:k], q_scores[ok][:k]
-            out_ids[q, : q_ids.size] = q_ids
-            out_scores[q, : q_ids.size] = q_scores
-        return out_ids, out_scores
 
     def bm25_ranking(self, question: str, k: int, *, allowed: RowMask | None = None) -> Ranked:
         if allowed is None:

@@ -210,7 +210,9 @@ def _previous_manifest(index_dir: Path, rebuild: bool) -> Manifest | None:
         return None
     try:
         return Manifest.load(current_version_dir(index_dir))
-    except (IndexNotFoundError, IndexCorruptError) as exc:
+    except IndexNotFoundError:
+        return None  # a new index
+    except IndexCorruptError as exc:
         log.warning("previous index not usable (%s); building from scratch", exc)
         return None
 

@@ -20,7 +20,11 @@ class DenseIndex(Protocol):
     @property
     def size(self) -> int: ...
 
-    def search(self, query: Vectors, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
+    def search(
+        self, query: Vectors, k: int, *, allowed: npt.NDArray[np.bool_] | None = None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """Best ``k`` rows per query; with ``allowed``, only rows where ``allowed[row]`` is true."""
+        ...
 
     def remove(self, ids: npt.NDArray[np.int64]) -> int: ...
 
@@ -51,12 +55,23 @@ class FaissDenseIndex:
     def dim(self) -> int:
         return int(self._index.d)
 
-    def search(self, query: Vectors, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-        k = min(k, self.size)
+    def search(
+        self, query: Vectors, k: int, *, allowed: npt.NDArray[np.bool_] | None = None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        k = min(k, self.size if allowed is None else int(np.count_nonzero(allowed)))
         if k <= 0:
             empty = np.zeros((len(query), 0))
             return empty.astype(np.int64), empty.astype(np.float32)
-        scores, ids = self._index.search(np.ascontiguousarray(query, dtype=np.float32), k)
+        query = np.ascontiguousarray(query, dtype=np.float32)
+        if allowed is None:
+            scores, ids = self._index.search(query, k)
+        else:
+            # Filter inside FAISS: IndexIDMap2 applies the selector to the row ids.
+            bits = np.packbits(allowed, bitorder="little")
+            params = faiss.SearchParameters()
+            params.sel = faiss.IDSelectorBitmap(bits.size, faiss.swig_ptr(bits))
+            scores, ids = self._index.search(query, k, params=params)
+            del params, bits  # kept alive until the search has returned
         return ids.astype(np.int64), scores.astype(np.float32)
 
     def remove(self, ids: npt.NDArray[np.int64]) -> int:
