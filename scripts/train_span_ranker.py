@@ -22,14 +22,15 @@ import numpy as np
 
 from ttqa.answering.ranker import SpanRanker
 from ttqa.answering.reader import Passage, Reader
+from ttqa.answering.spans import SpanFeatures
 from ttqa.embedding.factory import make_embedder
 from ttqa.evaluation.datasets import EvalQuestion, load_any
 from ttqa.evaluation.metrics import exact_match, token_f1
 
+Group = tuple[SpanFeatures, np.ndarray, list[str]]
 
-def groups_for(
-    reader: Reader, questions: list[EvalQuestion]
-) -> list[tuple[np.ndarray, np.ndarray, list[str]]]:
+
+def groups_for(reader: Reader, questions: list[EvalQuestion]) -> list[Group]:
     out = []
     for q in questions:
         assert q.context is not None
@@ -41,9 +42,18 @@ def groups_for(
     return out
 
 
-def evaluate(
-    ranker: SpanRanker, groups: list[tuple[np.ndarray, np.ndarray, list[str]]], questions: list[EvalQuestion]
-) -> tuple[float, float]:
+def subsample(group: Group, rng: np.random.Generator, keep_negatives: int) -> tuple[SpanFeatures, np.ndarray]:
+    """All candidates that overlap the answer, plus a random sample of the others (faster fitting)."""
+    feats, f1, _ = group
+    pos = np.flatnonzero(f1 > 0)
+    neg = np.flatnonzero(f1 == 0)
+    if len(neg) > keep_negatives:
+        neg = rng.choice(neg, keep_negatives, replace=False)
+    idx = np.sort(np.concatenate([pos, neg]))
+    return SpanFeatures(feats.dense[idx], feats.lex[idx]), f1[idx]
+
+
+def evaluate(ranker: SpanRanker, groups: list[Group], questions: list[EvalQuestion]) -> tuple[float, float]:
     em = f1 = 0.0
     for (feats, _, texts), q in zip(groups, questions, strict=True):
         if not texts:
@@ -63,6 +73,8 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--embedder", default="e5-small")
+    ap.add_argument("--negatives", type=int, default=150, help="negative candidates kept per question")
+    ap.add_argument("--epochs", type=int, default=200)
     ap.add_argument("--cache", type=Path, help="pickle of sentence vectors, reused across runs")
     args = ap.parse_args()
 
@@ -74,9 +86,13 @@ def main() -> None:
     if args.limit:
         random.Random(0).shuffle(train)
         train = train[: args.limit]
+    rng = np.random.default_rng(0)
     t0 = time.perf_counter()
     train_groups = groups_for(reader, train)
     print(f"features for {len(train)} training questions in {time.perf_counter() - t0:.0f} s")
+    if args.cache:
+        with args.cache.open("wb") as fh:
+            pickle.dump(dict(reader._cache), fh)
     oracle = np.mean([g[1].max() if len(g[1]) else 0 for g in train_groups]) * 100
     print(f"oracle F1 (best candidate) on train: {oracle:.1f}")
 
@@ -86,8 +102,8 @@ def main() -> None:
         ems, f1s = [], []
         for k in range(args.folds):
             test_idx = set(idx[k :: args.folds])
-            fit = [(train_groups[i][0], train_groups[i][1]) for i in idx if i not in test_idx]
-            ranker = SpanRanker.fit(fit)
+            fit = [subsample(train_groups[i], rng, args.negatives) for i in idx if i not in test_idx]
+            ranker = SpanRanker.fit(fit, epochs=args.epochs)
             tg = [train_groups[i] for i in sorted(test_idx)]
             tq = [train[i] for i in sorted(test_idx)]
             em, f1 = evaluate(ranker, tg, tq)
@@ -95,7 +111,7 @@ def main() -> None:
             f1s.append(f1)
         print(f"{args.folds}-fold CV on {args.train}: EM {np.mean(ems):.1f}  F1 {np.mean(f1s):.1f}")
 
-    ranker = SpanRanker.fit([(g[0], g[1]) for g in train_groups])
+    ranker = SpanRanker.fit([subsample(g, rng, args.negatives) for g in train_groups], epochs=args.epochs)
     ranker.meta.update({"train_set": Path(args.train).name, "questions": len(train)})
     em, f1 = evaluate(ranker, train_groups, train)
     print(f"train {args.train}: EM {em:.1f}  F1 {f1:.1f}")
@@ -108,9 +124,6 @@ def main() -> None:
             f"held-out {path}: EM {em:.1f}  F1 {f1:.1f}"
             f"   (hand-set priors: EM {prior_em:.1f}  F1 {prior_f1:.1f})"
         )
-    if args.cache:
-        with args.cache.open("wb") as fh:
-            pickle.dump(dict(reader._cache), fh)
     if args.out:
         ranker.save(args.out)
         print(f"wrote {args.out}")

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from ttqa.answering.spans import FEATURE_NAMES, N_FEATURES
+from ttqa.answering.spans import FEATURE_NAMES, LEX_BUCKETS, LEX_SLOTS, N_FEATURES, SpanFeatures
+
+N_LEX = LEX_BUCKETS * LEX_SLOTS
 
 WEIGHTS_FILE = "span_ranker.json"
 
@@ -25,12 +27,20 @@ FloatArray = npt.NDArray[np.float32]
 
 
 class SpanRanker:
-    def __init__(self, weights: FloatArray | None = None, meta: dict[str, object] | None = None) -> None:
+    def __init__(
+        self,
+        weights: FloatArray | None = None,
+        meta: dict[str, object] | None = None,
+        lex_weights: FloatArray | None = None,
+    ) -> None:
         self.weights = weights if weights is not None else _prior_weights()
+        self.lex_weights = lex_weights if lex_weights is not None else np.zeros(N_LEX, dtype=np.float32)
         self.meta = meta or {}
 
-    def scores(self, features: FloatArray) -> FloatArray:
-        return np.asarray(features @ self.weights, dtype=np.float32)
+    def scores(self, features: SpanFeatures) -> FloatArray:
+        dense = features.dense @ self.weights
+        lex = self.lex_weights[features.lex].sum(axis=1) if len(features) else 0.0
+        return np.asarray(dense + lex, dtype=np.float32)
 
     # ----------------------------------------------------------- persistence
     def to_json(self) -> str:
@@ -38,6 +48,8 @@ class SpanRanker:
             {
                 "meta": self.meta,
                 "weights": {n: round(float(w), 6) for n, w in zip(FEATURE_NAMES, self.weights, strict=True)},
+                "lex_buckets": LEX_BUCKETS,
+                "lex_weights": [round(float(w), 5) for w in self.lex_weights],
             },
             ensure_ascii=False,
             indent=1,
@@ -48,7 +60,10 @@ class SpanRanker:
         data = json.loads(text)
         named: dict[str, float] = data["weights"]
         w = np.array([named.get(n, 0.0) for n in FEATURE_NAMES], dtype=np.float32)
-        return cls(w, data.get("meta", {}))
+        lex = None
+        if data.get("lex_buckets") == LEX_BUCKETS and len(data.get("lex_weights", [])) == N_LEX:
+            lex = np.asarray(data["lex_weights"], dtype=np.float32)
+        return cls(w, data.get("meta", {}), lex)
 
     @classmethod
     def bundled(cls) -> SpanRanker:
@@ -66,16 +81,19 @@ class SpanRanker:
     @classmethod
     def fit(
         cls,
-        groups: Sequence[tuple[FloatArray, FloatArray]],
+        groups: Sequence[tuple[SpanFeatures, FloatArray]],
         *,
         epochs: int = 300,
         lr: float = 0.05,
         l2: float = 1e-3,
+        lex_l2: float = 1e-2,
         temperature: float = 0.1,
     ) -> SpanRanker:
         """``groups``: per question, (candidate features, candidate F1 in [0, 1])."""
         groups = [(x, y) for x, y in groups if len(x) and float(y.max()) > 0]
-        x = np.concatenate([g[0] for g in groups]).astype(np.float32)
+        x = np.ascontiguousarray(np.concatenate([g[0].dense for g in groups]), dtype=np.float64)
+        xt = np.ascontiguousarray(x.T)  # BLAS needs one dtype and contiguous operands
+        lex = np.concatenate([g[0].lex for g in groups])
         sizes = np.array([len(g[0]) for g in groups])
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         seg = np.repeat(np.arange(len(groups)), sizes)
@@ -83,21 +101,29 @@ class SpanRanker:
         y = np.concatenate([g[1] for g in groups]).astype(np.float64)
         t = np.exp((y - _seg_max(y, offsets)[seg]) / temperature) * (y > 0)
         t /= _seg_sum(t, offsets)[seg]
-        w = np.zeros(N_FEATURES, dtype=np.float64)
+        # One parameter vector: dense weights, then the lexical table.
+        w = np.zeros(N_FEATURES + N_LEX, dtype=np.float64)
+        reg = np.concatenate([np.full(N_FEATURES, l2), np.full(N_LEX, lex_l2)])
         m = np.zeros_like(w)
         v = np.zeros_like(w)
         b1, b2, eps = 0.9, 0.999, 1e-8
         n_q = len(groups)
         for step in range(1, epochs + 1):
-            z = x @ w
+            wd, wl = w[:N_FEATURES], w[N_FEATURES:]
+            z = x @ wd + wl[lex].sum(axis=1)
             z = z - _seg_max(z, offsets)[seg]
             e = np.exp(z)
             p = e / _seg_sum(e, offsets)[seg]
-            grad = x.T @ (p - t) / n_q + l2 * w
+            diff = (p - t) / n_q
+            grad = np.concatenate(
+                [xt @ diff, np.bincount(lex.ravel(), weights=np.repeat(diff, lex.shape[1]), minlength=N_LEX)]
+            )
+            grad += reg * w
             m = b1 * m + (1 - b1) * grad
             v = b2 * v + (1 - b2) * grad**2
             w -= lr * (m / (1 - b1**step)) / (np.sqrt(v / (1 - b2**step)) + eps)
-        return cls(w.astype(np.float32), {"trained_questions": n_q, "epochs": epochs, "l2": l2})
+        meta: dict[str, object] = {"trained_questions": n_q, "epochs": epochs, "l2": l2, "lex_l2": lex_l2}
+        return cls(w[:N_FEATURES].astype(np.float32), meta, w[N_FEATURES:].astype(np.float32))
 
 
 def _seg_sum(values: npt.NDArray[np.float64], offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:

@@ -11,26 +11,26 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-import numpy.typing as npt
 
 from ttqa.answering.qtype import question_type, wh_position
 from ttqa.answering.ranker import SpanRanker
 from ttqa.answering.sentences import sentences_in
 from ttqa.answering.spans import (
     _FUNCTION_WORDS,
-    N_FEATURES,
     QuestionView,
     SentenceContext,
+    SpanFeatures,
     span_candidates,
     tokens_of,
 )
 from ttqa.embedding.base import Embedder, Vectors
-from ttqa.textnorm import fold_accents, has_diacritics, tokenize, tokenize_folded
+from ttqa.textnorm import has_diacritics, tokenize, tokenize_folded
 
 _WH_KEYS = {
     k
@@ -84,8 +84,6 @@ def lexical_score(q: QuestionView, sentence: str) -> float:
     if not q.keys:
         return 0.0
     toks = set(tokenize(sentence) if q.accented else tokenize_folded(sentence))
-    folded_fn = None if q.accented else fold_accents
-    del folded_fn
     total = sum(_weight(k) for k in q.keys)
     found = sum(_weight(k) for k in q.keys if k in toks)
     return found / total if total else 0.0
@@ -107,19 +105,24 @@ class Reader:
         self.embed_sentences = embed_sentences
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
         self._cache_size = cache_size
+        self._cache_lock = threading.Lock()  # readers run concurrently (HTTP API threads)
 
     def _sentence_vectors(self, texts: Sequence[str]) -> Vectors:
         assert self.embedder is not None
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
+        with self._cache_lock:
+            found = {t: self._cache[t] for t in dict.fromkeys(texts) if t in self._cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:  # encoded outside the lock: concurrent requests do not wait on each other
             vecs = self.embedder.embed_passages(missing, batch_size=32)
-            for t, v in zip(missing, vecs, strict=True):
-                self._cache[t] = v
-        for t in texts:
-            self._cache.move_to_end(t)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return np.stack([self._cache[t] for t in texts])
+            found.update(zip(missing, vecs, strict=True))
+        with self._cache_lock:
+            for t in missing:
+                self._cache[t] = found[t]
+            for t in found:
+                self._cache.move_to_end(t)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return np.stack([found[t] for t in texts])
 
     def read(
         self,
@@ -139,14 +142,14 @@ class Reader:
 
     def candidate_features(
         self, question: str, passages: Sequence[Passage], query_vector: Vectors | None = None
-    ) -> tuple[npt.NDArray[np.float32], list[str]]:
+    ) -> tuple[SpanFeatures, list[str]]:
         """Feature rows and texts of every candidate span (for training the ranker)."""
         preds, feats = self._candidates(question, passages, query_vector)
         return feats, [p.text for p in preds]
 
     def _candidates(
         self, question: str, passages: Sequence[Passage], query_vector: Vectors | None
-    ) -> tuple[list[SpanPrediction], npt.NDArray[np.float32]]:
+    ) -> tuple[list[SpanPrediction], SpanFeatures]:
         q = question_view(question)
         # 1. Candidate sentences (deduplicated across overlapping passages).
         seen: set[tuple[str, int, int]] = set()
@@ -159,7 +162,7 @@ class Reader:
                 seen.add(key)
                 sents.append((p, s, e, lexical_score(q, p.text[s:e])))
         if not sents:
-            return [], np.zeros((0, N_FEATURES), dtype=np.float32)
+            return [], SpanFeatures.empty()
         # 2. Dense similarity for the lexically best sentences.
         order = sorted(range(len(sents)), key=lambda i: -(sents[i][3] + 0.3 * sents[i][0].score))
         shortlist = order[: self.embed_sentences]
@@ -173,7 +176,7 @@ class Reader:
         ranked = sorted(shortlist, key=lambda i: -(sents[i][3] + 2.0 * cos[i] + 0.3 * sents[i][0].score))
         # 3. Span candidates in the best sentences.
         preds: list[SpanPrediction] = []
-        blocks: list[npt.NDArray[np.float32]] = []
+        blocks: list[SpanFeatures] = []
         for rank, i in enumerate(ranked[: self.max_sentences]):
             p, s, e, lex = sents[i]
             sentence = p.text[s:e]
@@ -200,8 +203,8 @@ class Reader:
                     )
                 )
         if not blocks:
-            return [], np.zeros((0, N_FEATURES), dtype=np.float32)
-        return preds, np.concatenate(blocks)
+            return [], SpanFeatures.empty()
+        return preds, SpanFeatures.concat(blocks)
 
 
 def softmax_margin(preds: Sequence[SpanPrediction]) -> float:

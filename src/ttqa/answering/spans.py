@@ -10,6 +10,7 @@ the question's type. A linear model over these features (:mod:`ranker`) scores t
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -216,10 +217,39 @@ class SentenceContext:
     passage: float  # retrieval score of the passage (normalised to [0, 1])
 
 
+LEX_BUCKETS = 256
+LEX_SLOTS = 4  # token before the span, first, last, token after the span
+
+
+def _lex_id(text: str, slot: int) -> int:
+    return slot * LEX_BUCKETS + zlib.crc32(text.encode()) % LEX_BUCKETS
+
+
+@dataclass(frozen=True, slots=True)
+class SpanFeatures:
+    """Dense feature rows plus hashed word identities around each span."""
+
+    dense: npt.NDArray[np.float32]  # (n, N_FEATURES)
+    lex: npt.NDArray[np.int32]  # (n, LEX_SLOTS) bucket ids in [0, LEX_SLOTS * LEX_BUCKETS)
+
+    def __len__(self) -> int:
+        return len(self.dense)
+
+    @classmethod
+    def empty(cls) -> SpanFeatures:
+        return cls(np.zeros((0, N_FEATURES), np.float32), np.zeros((0, LEX_SLOTS), np.int32))
+
+    @classmethod
+    def concat(cls, parts: list[SpanFeatures]) -> SpanFeatures:
+        if not parts:
+            return cls.empty()
+        return cls(np.concatenate([p.dense for p in parts]), np.concatenate([p.lex for p in parts]))
+
+
 def span_candidates(
     toks: list[Token], q: QuestionView, ctx: SentenceContext
-) -> tuple[list[tuple[int, int]], npt.NDArray[np.float32]]:
-    """All candidate token spans ``[i, j)`` of a sentence and their feature rows."""
+) -> tuple[list[tuple[int, int]], SpanFeatures]:
+    """All candidate token spans ``[i, j)`` of a sentence and their features."""
     n = len(toks)
     in_q = [t.is_word and (t.key if q.accented else t.folded) in q.keys for t in toks]
     content_match = [m and toks[i].key not in _FUNCTION_WORDS for i, m in enumerate(in_q)]
@@ -227,6 +257,8 @@ def span_candidates(
     total_matches = max(1, len(match_pos))
     spans: list[tuple[int, int]] = []
     rows: list[npt.NDArray[np.float32]] = []
+    lex: list[tuple[int, int, int, int]] = []
+    keys = [t.key if t.is_word else t.text for t in toks]
     for i in range(n):
         if not toks[i].is_word:
             continue
@@ -240,9 +272,17 @@ def span_candidates(
                 continue  # spans end on a word
             spans.append((i, j))
             rows.append(_features(toks, i, j, commas, in_q, match_pos, total_matches, q, ctx))
+            lex.append(
+                (
+                    _lex_id(keys[i - 1] if i > 0 else "<s>", 0),
+                    _lex_id(keys[i], 1),
+                    _lex_id(keys[j - 1], 2),
+                    _lex_id(keys[j] if j < n else "</s>", 3),
+                )
+            )
     if not rows:
-        return [], np.zeros((0, N_FEATURES), dtype=np.float32)
-    return spans, np.stack(rows)
+        return [], SpanFeatures.empty()
+    return spans, SpanFeatures(np.stack(rows), np.asarray(lex, dtype=np.int32))
 
 
 def _features(
