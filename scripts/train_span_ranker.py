@@ -16,6 +16,7 @@ import argparse
 import pickle
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from ttqa.answering.spans import SpanFeatures
 from ttqa.embedding.factory import make_embedder
 from ttqa.evaluation.datasets import EvalQuestion, load_any
 from ttqa.evaluation.metrics import exact_match, token_f1
+from ttqa.qa import QA
 
 Group = tuple[SpanFeatures, np.ndarray, list[str]]
 
@@ -40,6 +42,20 @@ def groups_for(reader: Reader, questions: list[EvalQuestion]) -> list[Group]:
         f1 = np.array([token_f1(t, q.answers) for t in texts], dtype=np.float32)
         out.append((feats, f1, texts))
     return out
+
+
+def load_set(spec: str, limit: int) -> list[EvalQuestion]:
+    """A SQuAD set (gold paragraphs), or ``set.jsonl@index`` (gold article from the index)."""
+    path, _, index = spec.partition("@")
+    questions = load_any(path)
+    if index:
+        qa = QA.load(index)
+        questions = [
+            replace(q, context=qa.document(q.doc_ids[0]).text) for q in questions if q.answers and q.doc_ids
+        ]
+    if limit and len(questions) > limit:
+        questions = random.Random(0).sample(questions, limit)
+    return questions
 
 
 def subsample(group: Group, rng: np.random.Generator, keep_negatives: int) -> tuple[SpanFeatures, np.ndarray]:
@@ -67,8 +83,11 @@ def evaluate(ranker: SpanRanker, groups: list[Group], questions: list[EvalQuesti
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--train", required=True)
-    ap.add_argument("--eval", nargs="*", default=[])
+    ap.add_argument(
+        "--train", nargs="+", required=True, help="SET or SET@INDEX (ttqa JSONL + index of its articles)"
+    )
+    ap.add_argument("--eval", nargs="*", default=[], help="SET or SET@INDEX, held out")
+    ap.add_argument("--limit-per-set", type=int, default=0)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--folds", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0)
@@ -82,7 +101,9 @@ def main() -> None:
     if args.cache and args.cache.exists():
         with args.cache.open("rb") as fh:
             reader._cache.update(pickle.load(fh))
-    train = load_any(args.train)
+    train: list[EvalQuestion] = []
+    for spec in args.train:
+        train += load_set(spec, args.limit_per_set)
     if args.limit:
         random.Random(0).shuffle(train)
         train = train[: args.limit]
@@ -112,11 +133,11 @@ def main() -> None:
         print(f"{args.folds}-fold CV on {args.train}: EM {np.mean(ems):.1f}  F1 {np.mean(f1s):.1f}")
 
     ranker = SpanRanker.fit([subsample(g, rng, args.negatives) for g in train_groups], epochs=args.epochs)
-    ranker.meta.update({"train_set": Path(args.train).name, "questions": len(train)})
+    ranker.meta.update({"train_sets": args.train, "questions": len(train)})
     em, f1 = evaluate(ranker, train_groups, train)
     print(f"train {args.train}: EM {em:.1f}  F1 {f1:.1f}")
     for path in args.eval:
-        qs = load_any(path)
+        qs = load_set(path, 0)
         groups = groups_for(reader, qs)
         em, f1 = evaluate(ranker, groups, qs)
         prior_em, prior_f1 = evaluate(SpanRanker(), groups, qs)

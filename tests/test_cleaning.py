@@ -14,7 +14,7 @@ import pytest
 from ttqa.cleaning import CleanedArticle, clean_article, normalize_text
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
-PARTY_ORG = Path("/work/shared/data/news_vi/party_org_606.jsonl")
+PARTY_ORG = Path(__file__).resolve().parents[2] / "shared" / "data" / "news_vi" / "party_org_606.jsonl"
 
 
 def _seed(prefix: str) -> str:

@@ -19,7 +19,7 @@ from ttqa.corpus import count_documents_hint, decode_bytes, html_to_text, load_d
 from ttqa.types import Document
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
-NEWS_35K = Path("/work/shared/data/news_vi/news_35k.jsonl.gz")
+NEWS_35K = Path(__file__).resolve().parents[2] / "shared" / "data" / "news_vi" / "news_35k.jsonl.gz"
 
 
 def _seed(prefix: str) -> str:

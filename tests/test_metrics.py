@@ -1,10 +1,9 @@
 import pytest
 
+from conftest import EVALS
 from ttqa.evaluation.datasets import load_any
 from ttqa.evaluation.metrics import auroc, contains_answer, exact_match, token_f1
 from ttqa.evaluation.report import compare, rows_for, to_markdown
-
-from conftest import EVALS
 
 
 def test_exact_match_normalises_case_tone_placement_and_punctuation() -> None:
@@ -54,9 +53,14 @@ def test_report_rendering_and_compare() -> None:
         "by_tag": {"ai": {"n": 1, "answers": {"EM": 100.0}}},
     }
     report = {"set": "s.jsonl", "questions": 2, "k": 10, "modes": {"hybrid": block}}
-    header, rows = rows_for(report)
+    _, rows = rows_for(report)
     assert rows[0][0] == "s.jsonl [hybrid]" and rows[1][0].strip().startswith("tag=ai")
     assert "| s.jsonl [hybrid] | 2 | 50.0 | 100.0 |" in to_markdown([report])
-    better = {"set": "s.jsonl", "questions": 2, "k": 10, "modes": {"hybrid": {**block, "answers": {"EM": 60.0, "F1": 70.0}}}}
+    better = {
+        "set": "s.jsonl",
+        "questions": 2,
+        "k": 10,
+        "modes": {"hybrid": {**block, "answers": {"EM": 60.0, "F1": 70.0}}},
+    }
     deltas = {row[1]: row[4] for row in compare([report], [better])}
     assert deltas["EM"] == "+10.0" and deltas["F1"] == "-5.0"

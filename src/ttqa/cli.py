@@ -238,7 +238,7 @@ def eval_(
     no_answers: Annotated[bool, typer.Option("--no-answers", help="Retrieval metrics only.")] = False,
 ) -> None:
     """Evaluate retrieval, answers and abstention; print a table and write a report."""
-    from ttqa.evaluation.report import compare, rc_line, rows_for, to_markdown
+    from ttqa.evaluation.report import compare, metric_table, rc_line, tag_table, to_markdown
     from ttqa.evaluation.suite import EvalOptions, evaluate_set, is_eval_set
     from ttqa.index.builder import tqdm_progress
 
@@ -263,7 +263,7 @@ def eval_(
     options = EvalOptions(modes=modes, k=k, limit=limit, seed=seed, answers=not no_answers)
 
     def progress(total: int, desc: str) -> Callable[[int], None]:
-        bar = tqdm_progress(total, desc)
+        bar = tqdm_progress(total, desc, unit="q")
         return bar.update
 
     reports = []
@@ -280,15 +280,20 @@ def eval_(
         except (IndexMismatchError, IndexCorruptError, TTQAInputError, ValueError) as exc:
             _fail(f"{path}: {exc}")
         reports.append(report)
-        header, rows = rows_for(report)
-        table = Table(title=f"{path} ({report['questions']} questions)")
-        for col in header:
-            table.add_column(col, overflow="fold")
-        for row in rows:
-            table.add_row(*row)
         if line := rc_line(report):
             out.print(escape(line))
-        out.print(table)
+        for title, (header, rows) in (
+            (f"{path} ({report['questions']} questions)", metric_table(report)),
+            (f"{path}: by tag", tag_table(report)),
+        ):
+            if not rows:
+                continue
+            table = Table(title=escape(title))
+            for col in header:
+                table.add_column(escape(col), justify="right" if col != header[0] else "left")
+            for row in rows:
+                table.add_row(*[escape(c) for c in row])
+            out.print(table)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "report.json").write_text(

@@ -10,10 +10,11 @@ from importlib import resources
 
 from ttqa.answering.reader import Passage, Reader, SpanPrediction, lexical_score, question_view
 from ttqa.answering.sentences import sentence_at, sentences_in
+from ttqa.answering.spans import QuestionView
 from ttqa.filters import FiltersLike
 from ttqa.index.store import DocumentStore
 from ttqa.retrieval import Mode, Retriever
-from ttqa.textnorm import tokenize
+from ttqa.textnorm import tokenize, tokenize_folded
 from ttqa.types import Answer, Citation, Hit
 
 CALIBRATION_FILE = "confidence.json"
@@ -50,15 +51,34 @@ class Calibration:
         )
 
 
-def answer_features(preds: Sequence[SpanPrediction]) -> dict[str, float]:
-    """Evidence for the best span: sentence match, dense similarity, span score, margin."""
+def answer_features(question: str, preds: Sequence[SpanPrediction], doc_text: str) -> dict[str, float]:
+    """Evidence for the best span: sentence match, dense similarity, span score, margin, and how
+    much of the question the whole article covers (near misses name a year, a place or a person
+    the article does not mention)."""
     best = preds[0]
     if len(preds) > 1:
         z = sum(math.exp(p.score - best.score) for p in preds[:10])
         margin = 1.0 / z
     else:
         margin = 1.0
-    return {"lex": best.lex, "cos": best.cos, "span": best.score, "margin": margin}
+    view = question_view(question)
+    return {
+        "lex": best.lex,
+        "cos": best.cos,
+        "span": best.score,
+        "margin": margin,
+        "doc_cov": lexical_score(view, doc_text),
+        "rare_missing": _rare_missing(view, doc_text),
+    }
+
+
+def _rare_missing(view: QuestionView, doc_text: str) -> float:
+    """1.0 when a number or year of the question is absent from the article, else 0.0."""
+    numbers = [k for k in view.keys if k[:1].isdigit()]
+    if not numbers:
+        return 0.0
+    present = set(tokenize(doc_text) if view.accented else tokenize_folded(doc_text))
+    return float(any(n not in present for n in numbers))
 
 
 def _shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
@@ -105,7 +125,8 @@ class Answerer:
         if not preds:
             return Answer(question, None, None, True, 0.0, self._citations(question, hits, None), qtype=qtype)
         best = preds[0]
-        confidence = self.calibration.confidence(answer_features(preds))
+        features = answer_features(question, preds, self.store.get(best.doc_id).text)
+        confidence = self.calibration.confidence(features)
         abstained = confidence < self.calibration.threshold
         citations = self._citations(question, hits, None if abstained else best)
         if abstained:

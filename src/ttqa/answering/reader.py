@@ -11,18 +11,21 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+import numpy.typing as npt
 
-from ttqa.answering.qtype import question_type, wh_position
+from ttqa.answering.qtype import QType, question_type, wh_position
 from ttqa.answering.ranker import SpanRanker
 from ttqa.answering.sentences import sentences_in
 from ttqa.answering.spans import (
     _FUNCTION_WORDS,
+    _SURNAMES,
     QuestionView,
     SentenceContext,
     SpanFeatures,
@@ -30,7 +33,7 @@ from ttqa.answering.spans import (
     tokens_of,
 )
 from ttqa.embedding.base import Embedder, Vectors
-from ttqa.textnorm import has_diacritics, tokenize, tokenize_folded
+from ttqa.textnorm import has_diacritics, nfc, tokenize, tokenize_folded
 
 _WH_KEYS = {
     k
@@ -136,7 +139,7 @@ class Reader:
         preds, feats = self._candidates(question, passages, query_vector)
         if not preds:
             return []
-        scores = self.ranker.scores(feats)
+        scores = self.ranker.scores(feats) + typed_bonus(question, [p.text for p in preds])
         order = np.argsort(-scores, kind="stable")[:top]
         return [replace(preds[i], score=float(scores[i])) for i in order]
 
@@ -177,7 +180,10 @@ class Reader:
         # 3. Span candidates in the best sentences.
         preds: list[SpanPrediction] = []
         blocks: list[SpanFeatures] = []
-        for rank, i in enumerate(ranked[: self.max_sentences]):
+        # Typed questions (ai, bao nhiêu, khi nào) look further: the sentence holding a name or a
+        # number is often short and shares few words with the question.
+        depth = self.embed_sentences if q.qtype in _TYPED else self.max_sentences
+        for rank, i in enumerate(ranked[:depth]):
             p, s, e, lex = sents[i]
             sentence = p.text[s:e]
             toks = tokens_of(sentence)
@@ -205,6 +211,67 @@ class Reader:
         if not blocks:
             return [], SpanFeatures.empty()
         return preds, SpanFeatures.concat(blocks)
+
+
+_DATE_RE = re.compile(
+    r"^(?:(?:ngày|sáng|chiều|tối|trưa) (?:ngày )?)?\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?$|^năm \d{4}$"
+)
+_NUMBER_Q_RE = re.compile(r"(?:bao nhiêu|bao nhieu|mấy)\s+(.*)$", re.IGNORECASE)
+TYPED_BONUS = 6.0
+_TYPED = {QType.NUMBER, QType.DATE, QType.PERSON}
+_MULTIPLIERS = {t for w in ("ngàn", "nghìn", "triệu", "tỷ", "trăm", "vạn") for t in tokenize(w)}
+
+
+def _is_person(text: str) -> bool:
+    words = text.split()
+    first = tokenize(words[0]) if words else []
+    return (
+        2 <= len(words) <= 4
+        and bool(first)
+        and first[0] in _SURNAMES
+        and all(w[:1].isupper() and not w[:1].isdigit() for w in words)
+    )
+
+
+def typed_bonus(question: str, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    """Extra score for spans of the shape the question type asks for.
+
+    * bao nhiêu / mấy X: a number followed by the words X of the question ("6.666 biên chế");
+    * khi nào / ngày nào: a date ("19/11/2020", "ngày 25/6/2020", "năm 2019");
+    * ai: a personal name (2-4 capitalised syllables starting with a common surname) that the
+      question does not already contain.
+    The linear ranker, trained on encyclopaedic questions, under-weights these news factoids.
+    """
+    qtype = question_type(question)
+    out = np.zeros(len(texts), dtype=np.float32)
+    if qtype is QType.NUMBER:
+        m = _NUMBER_Q_RE.search(nfc(question).rstrip(" ?"))
+        unit = tokenize(m.group(1))[:2] if m else []
+        for i, text in enumerate(texts):
+            toks = tokenize(text)
+            if toks and toks[0][:1].isdigit():
+                rest = toks[2:] if len(toks) > 1 and toks[1] in _MULTIPLIERS else toks[1:]
+                if unit and rest == unit:
+                    out[i] = TYPED_BONUS
+                elif len(toks) <= 3:
+                    out[i] = TYPED_BONUS / 3
+    elif qtype is QType.DATE:
+        for i, text in enumerate(texts):
+            if _DATE_RE.match(nfc(text).lower()):
+                out[i] = TYPED_BONUS
+    elif qtype is QType.PERSON:
+        asked = set(tokenize(question))
+        for i, text in enumerate(texts):
+            words = text.split()
+            if (
+                2 <= len(words) <= 4
+                and tokenize(words[0])[:1]
+                and tokenize(words[0])[0] in _SURNAMES
+                and all(w[:1].isupper() and not w[:1].isdigit() for w in words)
+                and not set(tokenize(text)) <= asked
+            ):
+                out[i] = TYPED_BONUS
+    return out
 
 
 def softmax_margin(preds: Sequence[SpanPrediction]) -> float:

@@ -173,7 +173,62 @@ def _name(*parts: object) -> str:
 _LEN_BUCKETS = [1, 2, 3, 4, 6, 9, 12, 16]
 _DIST_BUCKETS = [0, 1, 3, 7, 1000]
 _QTYPES = list(QType)
-_CATS = ["digit", "upper1", "allupper", "date", "unit", "placeprep", "org", "func_first", "func_last"]
+_CATS = [
+    "digit",
+    "upper1",
+    "allupper",
+    "date",
+    "unit",
+    "placeprep",
+    "org",
+    "func_first",
+    "func_last",
+    "person",
+    "num_first",
+]
+_SURNAMES = {
+    _fold_word_tones(w)
+    for w in [
+        "nguyễn",
+        "trần",
+        "lê",
+        "phạm",
+        "hoàng",
+        "huỳnh",
+        "phan",
+        "vũ",
+        "võ",
+        "đặng",
+        "bùi",
+        "đỗ",
+        "hồ",
+        "ngô",
+        "dương",
+        "lý",
+        "đàm",
+        "lương",
+        "trịnh",
+        "đinh",
+        "mai",
+        "cao",
+        "lâm",
+        "tạ",
+        "hà",
+        "chu",
+        "tô",
+        "kiều",
+        "triệu",
+        "thái",
+        "lưu",
+        "quách",
+        "la",
+        "lục",
+        "từ",
+        "vương",
+        "đoàn",
+        "tăng",
+    ]
+}
 
 
 def _bucket(value: float, edges: list[int]) -> int:
@@ -337,6 +392,11 @@ def _features(
         "org": first.key in _ORG_HEADS,
         "func_first": first.key in _FUNCTION_WORDS,
         "func_last": last.key in _FUNCTION_WORDS,
+        # A Vietnamese personal name: 2-4 capitalised syllables starting with a common surname.
+        "person": 2 <= len(words) <= 4
+        and first.key in _SURNAMES
+        and all(t.is_upper and not t.is_digit for t in words),
+        "num_first": first.is_digit,
     }
     for c, on in cats.items():
         if on:

@@ -98,6 +98,11 @@ class SentenceTransformerEmbedder:
             return vec
         return self._encode(texts, "query", batch_size=32)
 
+    def clear_cache(self) -> None:
+        """Forget memoised query vectors (benchmarks measure cold queries)."""
+        with self._lock:
+            self._query_cache.clear()
+
     def embed_passages(self, texts: Sequence[str], *, batch_size: int = 32) -> Vectors:
         return self._encode(texts, "passage", batch_size=batch_size)
 

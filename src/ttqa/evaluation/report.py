@@ -63,6 +63,43 @@ def _row(label: str, block: dict[str, Any]) -> list[str]:
     ]
 
 
+TAG_METRICS: list[tuple[str, str, str]] = [
+    ("retrieval_article", "Hit@1", "art Hit@1"),
+    ("retrieval_answer", "Hit@5", "ans Hit@5"),
+    ("answers", "EM", "EM"),
+    ("answers", "F1", "F1"),
+    ("abstention", "recall", "abst R"),
+]
+
+
+def metric_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Terminal layout: one row per metric, one column per mode."""
+    modes = list(report.get("modes", {}).items())
+    header = ["metric", *[m for m, _ in modes]]
+    rows = [[label, *[_fmt(_get(b, g, k)) for _, b in modes]] for g, k, label in MAIN_METRICS]
+    for which in ("search", "ask"):
+        cells = []
+        for _, b in modes:
+            d = b.get("latency_ms", {}).get(which, {})
+            cells.append(f"{d['p50']:.0f} / {d['p95']:.0f}" if d else "–")
+        rows.append([f"{which} p50/p95 ms", *cells])
+    return header, [r for r in rows if any(c != "–" for c in r[1:])]
+
+
+def tag_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Terminal layout of the per-tag breakdown of the first mode."""
+    modes = list(report.get("modes", {}).items())
+    if not modes:
+        return [], []
+    mode, block = modes[0]
+    header = [f"tag [{mode}]", "n", *[m[2] for m in TAG_METRICS]]
+    rows = [
+        [tag, str(b.get("n", "")), *[_fmt(_get(b, g, k)) for g, k, _ in TAG_METRICS]]
+        for tag, b in block.get("by_tag", {}).items()
+    ]
+    return header, rows
+
+
 def rc_line(report: dict[str, Any]) -> str | None:
     rc = report.get("reading_comprehension")
     if not rc or rc.get("EM") is None:

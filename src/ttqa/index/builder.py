@@ -98,10 +98,10 @@ class Progress:
         pass
 
 
-def tqdm_progress(total: int, desc: str) -> Progress:
+def tqdm_progress(total: int, desc: str, unit: str = "chunk") -> Progress:
     from tqdm import tqdm
 
-    bar = tqdm(total=total, desc=desc, unit="chunk", dynamic_ncols=True, smoothing=0.05)
+    bar = tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, smoothing=0.05)
 
     class _Bar(Progress):
         def update(self, n: int) -> None:

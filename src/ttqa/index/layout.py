@@ -44,11 +44,18 @@ class IndexNotFoundError(FileNotFoundError):
     """No index has been built in this directory."""
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file, fsync and rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -126,6 +133,7 @@ def new_staging_dir(index_dir: Path) -> tuple[Path, str]:
     number = int(existing[-1][1:]) + 1 if existing else 1
     name = f"v{number:06d}"
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".staging", dir=index_dir))
+    staging.chmod(0o777 & ~_umask())
     return staging, name
 
 
