@@ -35,7 +35,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::Warning:gradio.queueing"),
 ]
 
-VINH_TUONG = "Ai chủ trì hội thảo góp ý đề án tổ chức bộ máy huyện Vĩnh Tường?"
+VINH_TUONG = "Hội thảo góp ý đề án tổ chức bộ máy huyện Vĩnh Tường diễn ra ngày nào?"
 VINH_TUONG_DOC = "000_7c61923aec2bb611"
 UNACCENTED_EXAMPLE = 2  # "ai chu tri hoi nghi so ket cong tac to chuc xay dung dang 6 thang dau nam 2020"
 UNACCENTED_DOC = "001_af4427a512693819"  # seed-028/seed-030: the BTC Tỉnh ủy mid-2020 review
@@ -189,15 +189,7 @@ def test_unanswerable_question_abstains(ui: SimpleNamespace, seed_qa: QA) -> Non
     turn = _ask(page, UNANSWERABLE)
     turn.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "03-unanswerable.png"))
-    if turn.locator(".ttqa-abstain-msg").count() == 0:
-        # the page shows what the library decided: an answer, not a made-up abstention
-        expected = seed_qa.ask(UNANSWERABLE)
-        assert not expected.abstained
-        assert turn.locator(".ttqa-answer-span").text_content() == expected.text
-        pytest.xfail(
-            f"ttqa answers {UNANSWERABLE!r} with {expected.text!r} (confidence {expected.confidence:.2f}) "
-            "instead of abstaining: an answer-quality issue, the page shows it faithfully"
-        )
+    assert seed_qa.ask(UNANSWERABLE).abstained  # the library abstains; the page must show it
     assert ABSTAIN in turn.locator(".ttqa-abstain-msg").text_content()
     assert "Có thể liên quan" in turn.text_content()
     assert turn.locator(".ttqa-answer-span, .ttqa-sentence").count() == 0

@@ -17,7 +17,7 @@ from ttqa.app import rendering as r
 from ttqa.app.feedback import FeedbackLog, feedback_record
 from ttqa.app.history import dump_history, make_turn, restore_history, restore_turn
 
-VINH_TUONG = "Ai chủ trì hội thảo góp ý đề án tổ chức bộ máy huyện Vĩnh Tường?"
+VINH_TUONG = "Hội thảo góp ý đề án tổ chức bộ máy huyện Vĩnh Tường diễn ra ngày nào?"
 VINH_TUONG_DOC = "000_7c61923aec2bb611"
 NGHE_AN = "Nghệ An đã giảm được bao nhiêu biên chế từ 2015 đến 2018?"
 NGHE_AN_DOC = "003_755f0a2fc64bc61b"

@@ -120,15 +120,19 @@ class Answerer:
     ) -> Answer:
         hits = self.retriever.search(question, k=k, mode=mode, filters=filters)
         passages = self.passages(hits)
-        preds = self.reader.read(question, passages, top=20)
-        qtype = question_view(question).qtype.value
+        # A question typed without diacritics is read with them restored from the passages
+        # (the same restoration dense retrieval uses), so sentence matching, the question type
+        # and the confidence see "ai chủ trì", not "ai chu tri".
+        reading = self.retriever.restore(question)
+        preds = self.reader.read(reading, passages, top=20)
+        qtype = question_view(reading).qtype.value
         if not preds:
-            return Answer(question, None, None, True, 0.0, self._citations(question, hits, None), qtype=qtype)
+            return Answer(question, None, None, True, 0.0, self._citations(reading, hits, None), qtype=qtype)
         best = preds[0]
-        features = answer_features(question, preds, self.store.get(best.doc_id).text)
+        features = answer_features(reading, preds, self.store.get(best.doc_id).text)
         confidence = self.calibration.confidence(features)
         abstained = confidence < self.calibration.threshold
-        citations = self._citations(question, hits, None if abstained else best)
+        citations = self._citations(reading, hits, None if abstained else best)
         if abstained:
             return Answer(question, None, None, True, confidence, citations, qtype=qtype)
         doc = self.store.get(best.doc_id)

@@ -38,7 +38,7 @@ MODE_LABELS = {
 }
 
 EXAMPLES = (
-    "Ai chủ trì hội thảo góp ý đề án tổ chức bộ máy huyện Vĩnh Tường?",
+    "Hội thảo góp ý đề án tổ chức bộ máy huyện Vĩnh Tường diễn ra ngày nào?",
     "Nghệ An đã giảm được bao nhiêu biên chế từ 2015 đến 2018?",
     "ai chu tri hoi nghi so ket cong tac to chuc xay dung dang 6 thang dau nam 2020",
 )
