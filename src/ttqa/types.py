@@ -75,6 +75,13 @@ class Citation:
     quote: str
     score: float
 
+    @classmethod
+    def of(cls, n: int, doc: Document, start: int, end: int, score: float) -> Citation:
+        """Citation ``n`` of ``doc.text[start:end]``, with the article's metadata."""
+        return cls(
+            n, doc.doc_id, doc.title, doc.date, doc.source, doc.path, start, end, doc.text[start:end], score
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -8,13 +8,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
-from ttqa.answering.reader import Passage, Reader, SpanPrediction, lexical_score, question_view
+from ttqa.answering.reader import (
+    Passage,
+    Reader,
+    SpanPrediction,
+    key_coverage,
+    lexical_score,
+    matching_tokens,
+    question_view,
+)
 from ttqa.answering.sentences import sentence_at, sentences_in
-from ttqa.answering.spans import QuestionView
 from ttqa.filters import FiltersLike
 from ttqa.index.store import DocumentStore
 from ttqa.retrieval import Mode, Retriever
-from ttqa.textnorm import tokenize, tokenize_folded
+from ttqa.textnorm import tokenize
 from ttqa.types import Answer, Citation, Hit
 
 CALIBRATION_FILE = "confidence.json"
@@ -62,23 +69,16 @@ def answer_features(question: str, preds: Sequence[SpanPrediction], doc_text: st
     else:
         margin = 1.0
     view = question_view(question)
+    present = matching_tokens(view, doc_text)  # the article is tokenised once for both features
     return {
         "lex": best.lex,
         "cos": best.cos,
         "span": best.score,
         "margin": margin,
-        "doc_cov": lexical_score(view, doc_text),
-        "rare_missing": _rare_missing(view, doc_text),
+        "doc_cov": key_coverage(view, present),
+        # 1.0 when a number or year of the question is absent from the article.
+        "rare_missing": float(any(k[:1].isdigit() and k not in present for k in view.keys)),
     }
-
-
-def _rare_missing(view: QuestionView, doc_text: str) -> float:
-    """1.0 when a number or year of the question is absent from the article, else 0.0."""
-    numbers = [k for k in view.keys if k[:1].isdigit()]
-    if not numbers:
-        return 0.0
-    present = set(tokenize(doc_text) if view.accented else tokenize_folded(doc_text))
-    return float(any(n not in present for n in numbers))
 
 
 def _shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
@@ -169,25 +169,11 @@ class Answerer:
         seen: list[set[tuple[str, ...]]] = []
         for doc_id, s, e, score in quotes:
             doc = self.store.get(doc_id)
-            quote = doc.text[s:e]
-            sh = _shingles(quote)
+            sh = _shingles(doc.text[s:e])
             if any(_near_duplicate(sh, other) for other in seen):
                 continue
             seen.append(sh)
-            out.append(
-                Citation(
-                    n=len(out) + 1,
-                    doc_id=doc_id,
-                    title=doc.title,
-                    date=doc.date,
-                    source=doc.source,
-                    path=doc.path,
-                    start=s,
-                    end=e,
-                    quote=quote,
-                    score=float(score),
-                )
-            )
+            out.append(Citation.of(len(out) + 1, doc, s, e, float(score)))
             if len(out) >= self.max_citations:
                 break
         return out

@@ -82,14 +82,23 @@ def _weight(key: str) -> float:
     return 1.5 if key[:1].isdigit() else 1.0
 
 
+def matching_tokens(q: QuestionView, text: str) -> set[str]:
+    """The tokens of ``text`` in the form the question's keys take (tone- or accent-folded)."""
+    return set(tokenize(text) if q.accented else tokenize_folded(text))
+
+
+def key_coverage(q: QuestionView, toks: set[str]) -> float:
+    """Weighted share of the question's words among ``toks`` (0..1)."""
+    total = sum(_weight(k) for k in q.keys)
+    found = sum(_weight(k) for k in q.keys if k in toks)
+    return found / total if total else 0.0
+
+
 def lexical_score(q: QuestionView, sentence: str) -> float:
     """Weighted share of the question's words present in the sentence (0..1)."""
     if not q.keys:
         return 0.0
-    toks = set(tokenize(sentence) if q.accented else tokenize_folded(sentence))
-    total = sum(_weight(k) for k in q.keys)
-    found = sum(_weight(k) for k in q.keys if k in toks)
-    return found / total if total else 0.0
+    return key_coverage(q, matching_tokens(q, sentence))
 
 
 class Reader:

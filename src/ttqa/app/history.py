@@ -162,21 +162,8 @@ def _restore_answer(question: str, d: dict[str, Any], lookup: DocumentLookup) ->
         score = _float(rc.get("score"))
         if score is None:
             raise ValueError("bad citation score")
-        doc, quote = _cut(lookup, rc.get("doc_id"), rc.get("start"), rc.get("end"), rc.get("sha"))
-        citations.append(
-            Citation(
-                n=i,
-                doc_id=doc.doc_id,
-                title=doc.title,
-                date=doc.date,
-                source=doc.source,
-                path=doc.path,
-                start=int(rc["start"]),
-                end=int(rc["end"]),
-                quote=quote,
-                score=score,
-            )
-        )
+        doc, _ = _cut(lookup, rc.get("doc_id"), rc.get("start"), rc.get("end"), rc.get("sha"))
+        citations.append(Citation.of(i, doc, int(rc["start"]), int(rc["end"]), score))
     qtype = _str(d.get("qtype"), 50)
     if abstained:
         return Answer(question, None, None, True, confidence, citations, qtype=qtype)
