@@ -116,30 +116,33 @@ def test_endpoints_over_http(server: str, seed_qa: QA) -> None:
 
 
 def test_concurrent_requests(server: str) -> None:
-    """16 clients at once: every answer equals the sequential one; /health stays fast meanwhile."""
+    """16 clients at once: every answer equals the sequential one; /health answers while they run."""
     with httpx.Client(base_url=server, timeout=60) as client:
         expected = {q: client.post("/ask", json={"question": q}).json() for q in QUESTIONS}
 
-    async def run() -> tuple[list[tuple[str, dict[str, Any]]], float]:
+    async def run() -> tuple[list[tuple[str, dict[str, Any]]], int]:
+        done = 0
         async with httpx.AsyncClient(base_url=server, timeout=120) as client:
 
             async def one(q: str) -> tuple[str, dict[str, Any]]:
+                nonlocal done
                 resp = await client.post("/ask", json={"question": q})
                 assert resp.status_code == 200, resp.text
+                done += 1
                 return q, resp.json()
 
             tasks = [asyncio.create_task(one(q)) for q in QUESTIONS * 4]
             await asyncio.sleep(0.05)
-            t0 = time.perf_counter()
             assert (await client.get("/health")).status_code == 200
-            health_s = time.perf_counter() - t0
-            return list(await asyncio.gather(*tasks)), health_s
+            done_at_health = done
+            return list(await asyncio.gather(*tasks)), done_at_health
 
-    results, health_s = asyncio.run(run())
+    results, done_at_health = asyncio.run(run())
     assert len(results) == 16
     for q, body in results:
         assert body == expected[q]
-    assert health_s < 2.0, f"/health took {health_s:.2f}s under load: requests are serialised"
+    # Ordering, not timing: a server that serialised requests would answer /health after the asks.
+    assert done_at_health < len(results), "/health waited for every /ask: requests are serialised"
 
 
 def test_missing_index_fails_cleanly(tmp_path: Path) -> None:

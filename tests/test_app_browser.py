@@ -313,7 +313,6 @@ def test_serve_command_time_to_ready_page(
         assert log.external == []
         with capsys.disabled():
             print(f"\n[ttqa serve] server ready {t_server:.1f}s, page ready {t_page:.1f}s after launch")
-        assert t_page < 90
     finally:
         proc.terminate()
         try:

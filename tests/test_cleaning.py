@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -524,12 +523,9 @@ def test_source_tags() -> None:
 
 
 @pytest.mark.skipif(not PARTY_ORG.exists(), reason="shared data set not available")
-def test_real_articles_lose_no_sentence_and_clean_fast() -> None:
+def test_real_articles_lose_no_sentence() -> None:
     records = [json.loads(line) for line in PARTY_ORG.read_text(encoding="utf-8").splitlines()]
-    start = time.perf_counter()
     cleaned = [clean_article(r["text"], title=r["title"]) for r in records]
-    elapsed = time.perf_counter() - start
-    assert elapsed < 5.0
     for record, article in zip(records, cleaned, strict=True):
         # These dumps carry no page boilerplate: only whitespace is normalised, nothing is cut.
         assert article.text == normalize_text(record["text"])

@@ -8,7 +8,6 @@ import itertools
 import json
 import logging
 import os
-import time
 import unicodedata
 from pathlib import Path
 
@@ -314,13 +313,10 @@ def test_count_documents_hint(messy_tree: Path) -> None:
 @pytest.mark.skipif(not NEWS_35K.exists(), reason="shared data set not available")
 def test_real_35k_file_streams() -> None:
     skipped: list[tuple[str, str]] = []
-    start = time.perf_counter()
     docs = list(
         itertools.islice(load_documents([NEWS_35K], on_skip=lambda w, r: skipped.append((w, r))), 2000)
     )
-    elapsed = time.perf_counter() - start
     assert len(docs) == 2000
-    assert elapsed < 10.0
     assert len({d.doc_id for d in docs}) == 2000
     assert all(d.text and d.title and d.path and "#" in d.path for d in docs)
     assert all(d.doc_id.startswith("baomoi_") for d in docs)
