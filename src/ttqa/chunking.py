@@ -3,7 +3,8 @@
 The splitting itself is langchain-text-splitters' ``RecursiveCharacterTextSplitter``
 with separators that respect Vietnamese paragraphs and sentences; ttqa then
 locates every chunk in the stored text so that ``doc.text[start:end] == chunk.text``
-holds for every chunk (checked, not assumed).
+holds for every chunk (checked, not assumed).  Chunks come in document order (starts
+and ends strictly increasing) and together cover every non-space character.
 """
 
 from __future__ import annotations
@@ -58,15 +59,12 @@ class Chunker:
         for piece in pieces:
             if not piece:
                 continue
-            # A chunk starts after the previous one and at most ``chunk_overlap``
-            # characters before its end.
-            lo = max(prev_start + 1, prev_end - self.params.chunk_overlap)
-            start = text.find(piece, lo)
-            if start < 0:
-                start = text.find(piece, prev_start + 1)
-            if start < 0:
-                raise ChunkOffsetError(f"chunk not found in document {doc.doc_id!r}")
-            end = start + len(piece)
+            located = self._locate(text, piece, prev_start, prev_end)
+            if located is None:
+                # Wholly inside the previous chunk (the splitter can re-emit an overlap tail
+                # when the overlap is large): nothing new to index.
+                continue
+            start, end = located, located + len(piece)
             chunks.append(
                 Chunk(
                     chunk_id=chunk_id(doc.doc_id, start, end, piece),
@@ -78,6 +76,26 @@ class Chunker:
             )
             prev_start, prev_end = start, end
         return chunks
+
+    def _locate(self, text: str, piece: str, prev_start: int, prev_end: int) -> int | None:
+        """Where ``piece`` starts: after the previous chunk's start, at most ``chunk_overlap``
+        characters before its end and no later than the first non-space character after it,
+        ending past it (the same words can occur twice in that window: the occurrence that
+        continues the text is the one).  ``None`` for a piece inside the previous chunk."""
+        lo = max(prev_start + 1, prev_end - self.params.chunk_overlap)
+        hi = prev_end
+        while hi < len(text) and text[hi].isspace():
+            hi += 1
+        start = text.find(piece, lo)
+        while 0 <= start <= hi and start + len(piece) <= prev_end:
+            start = text.find(piece, start + 1)
+        if 0 <= start <= hi:
+            return start
+        # Not where the splitter's contract puts it: the first occurrence after the previous start.
+        start = text.find(piece, prev_start + 1)
+        if start < 0:
+            raise ChunkOffsetError(f"chunk not found in document {text[:40]!r}")
+        return None if start + len(piece) <= prev_end else start
 
 
 def chunk_id(doc_id: str, start: int, end: int, text: str) -> str:

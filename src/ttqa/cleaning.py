@@ -90,7 +90,7 @@ class CleanedArticle:
 # --------------------------------------------------------------------------- normalisation
 
 _SPACE_CHARS = "\t\x0b\x0c\xa0\u1680\u2000-\u200a\u202f\u205f\u3000"
-_DROP_CHARS = "\x00-\x08\x0e-\x1f\x7f\u00ad\u200b\u2060\ufeff"
+_DROP_CHARS = "\x00-\x08\x0e-\x1f\x7f\u00ad\u200b\u2060\ufeff\ud800-\udfff"
 _LINE_SEP_CHARS = "\u2028\u2029\x85"
 _ODD_CHARS_RE = re.compile(f"[{_SPACE_CHARS}{_DROP_CHARS}{_LINE_SEP_CHARS}]")
 _DROP_RE = re.compile(f"[{_DROP_CHARS}]")

@@ -32,6 +32,9 @@ _TONE_RE = re.compile(f"[{_TONE_CHARS}]")
 _COMBINING_RE = re.compile(r"[\u0300-\u036f]")
 
 TOKEN_RE = re.compile(r"\d+(?:[.,/:\-]\d+)*|[^\W_]+", re.UNICODE)
+# A word for folding: letters and digits plus any combining marks in or after them (a mark that
+# NFC cannot compose, "x\u0323", is not matched by \w and would otherwise survive the folding).
+_FOLD_WORD_RE = re.compile(r"(?:[^\W_]|[\u0300-\u036f])+")
 
 
 def nfc(text: str) -> str:
@@ -53,18 +56,19 @@ def _fold_word_tones(word: str) -> str:
 
 def fold_tones(text: str) -> str:
     """Lower-case and make tone-mark placement canonical, word by word."""
-    return re.sub(r"[^\W_]+", lambda m: _fold_word_tones(m.group(0)), nfc(text).lower())
+    return _FOLD_WORD_RE.sub(lambda m: _fold_word_tones(m.group(0)), nfc(text).lower())
 
 
 @lru_cache(maxsize=200_000)
 def _fold_word_accents(word: str) -> str:
     stripped = _COMBINING_RE.sub("", unicodedata.normalize("NFD", word))
-    return stripped.replace("đ", "d").replace("Đ", "D")
+    # Recompose what was decomposed but is no accent (Hangul syllables, ...): keys stay NFC.
+    return unicodedata.normalize("NFC", stripped).replace("đ", "d").replace("Đ", "D")
 
 
 def fold_accents(text: str) -> str:
     """Lower-case and remove every diacritic: "Phó Bí thư Đảng" -> "pho bi thu dang"."""
-    return re.sub(r"[^\W_]+", lambda m: _fold_word_accents(m.group(0)), nfc(text).lower())
+    return _FOLD_WORD_RE.sub(lambda m: _fold_word_accents(m.group(0)), nfc(text).lower())
 
 
 def has_diacritics(text: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from ttqa.chunking import Chunker, ChunkingParams, content_hash
-from ttqa.embedding.base import Embedder
+from ttqa.embedding.base import Embedder, Vectors
+from ttqa.errors import TTQAInputError
 from ttqa.index.dense import FaissDenseIndex
-from ttqa.index.embcache import EmbeddingCache
+from ttqa.index.embcache import EmbeddingCache, quarantine_cache
 from ttqa.index.layout import (
     EMBCACHE,
     IndexNotFoundError,
@@ -38,6 +40,10 @@ from ttqa.index.store import PASSAGE_TEMPLATE, ChunkTable, DocumentStore, passag
 from ttqa.types import Document
 
 log = logging.getLogger("ttqa.index")
+
+
+class EmptyCorpusError(TTQAInputError):
+    """The corpus gave no document to index (every input empty, unsupported or skipped)."""
 
 
 @dataclass(slots=True)
@@ -146,6 +152,11 @@ def build_index(
         report.removed = [d for d in old if d not in hashes]
         report.kept = len(hashes) - len(report.added) - len(report.updated)
         report.n_documents = len(docs)
+        if not docs:
+            raise EmptyCorpusError(
+                "no documents to index: every corpus input was empty, unsupported or skipped "
+                "(see the warnings); the index is unchanged"
+            )
 
         fingerprint = embedder.fingerprint
         dim = embedder.dim
@@ -154,6 +165,7 @@ def build_index(
             and not (report.added or report.updated or report.removed)
             and previous.embedder_fingerprint == fingerprint
             and previous.chunking == chunker.params.as_dict()
+            and _intact(index_dir, previous)
         ):
             report.version = previous.version
             report.up_to_date = True
@@ -170,14 +182,15 @@ def build_index(
                 texts.append(text)
         report.n_chunks = len(table)
 
-        with EmbeddingCache(index_dir / EMBCACHE, fingerprint, dim) as cache:
-            todo = cache.missing(table.hashes)
-            report.cached = len(set(table.hashes)) - len(todo)
-            te = time.perf_counter()
-            _embed_missing(embedder, cache, table.hashes, texts, todo, batch_size, progress)
-            report.embed_seconds = time.perf_counter() - te
-            report.embedded = len(todo)
-            vectors = cache.get_many(table.hashes)
+        te = time.perf_counter()
+        try:
+            vectors = _embed_all(index_dir, embedder, table.hashes, texts, batch_size, progress, report)
+        except sqlite3.DatabaseError as exc:
+            # A damaged embedding cache is only a cache: set it aside and embed again.
+            log.warning("embedding cache %s is damaged (%s); starting a new one", index_dir / EMBCACHE, exc)
+            quarantine_cache(index_dir / EMBCACHE)
+            vectors = _embed_all(index_dir, embedder, table.hashes, texts, batch_size, progress, report)
+        report.embed_seconds = time.perf_counter() - te
 
         staging, version = new_staging_dir(index_dir)
         store = DocumentStore(docs, table)
@@ -203,6 +216,34 @@ def build_index(
         report.version = version
         report.seconds = time.perf_counter() - t0
         return report
+
+
+def _embed_all(
+    index_dir: Path,
+    embedder: Embedder,
+    hashes: Sequence[str],
+    texts: Sequence[str],
+    batch_size: int,
+    progress: ProgressFactory | None,
+    report: BuildReport,
+) -> Vectors:
+    """Vectors of every passage: from the cache, the missing ones embedded (and cached) first."""
+    with EmbeddingCache(index_dir / EMBCACHE, embedder.fingerprint, embedder.dim) as cache:
+        todo = cache.missing(hashes)
+        report.cached = len(set(hashes)) - len(todo)
+        _embed_missing(embedder, cache, hashes, texts, todo, batch_size, progress)
+        report.embedded = len(todo)
+        return cache.get_many(hashes)
+
+
+def _intact(index_dir: Path, manifest: Manifest) -> bool:
+    """Whether the live version's files still match their checksums (else: build a new one)."""
+    try:
+        manifest.verify_files(current_version_dir(index_dir))
+    except (IndexCorruptError, IndexNotFoundError, OSError) as exc:
+        log.warning("live index version is damaged (%s); building a new version", exc)
+        return False
+    return True
 
 
 def _previous_manifest(index_dir: Path, rebuild: bool) -> Manifest | None:
@@ -246,4 +287,4 @@ def _embed_missing(
         bar.close()
 
 
-__all__ = ["BuildReport", "build_index", "document_hash", "passage_text", "tqdm_progress"]
+__all__ = ["BuildReport", "EmptyCorpusError", "build_index", "document_hash", "passage_text", "tqdm_progress"]

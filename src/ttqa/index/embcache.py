@@ -8,7 +8,11 @@ SIGKILL without corruption.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -16,22 +20,51 @@ import numpy as np
 
 from ttqa.embedding.base import Vectors
 
+log = logging.getLogger("ttqa.index")
+
+
+def quarantine_cache(path: Path) -> Path:
+    """Move a damaged cache file (and its WAL/SHM files) aside; returns the new name."""
+    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    for suffix in ("-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(f"{path}{suffix}", f"{aside}{suffix}")
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(path, aside)
+    return aside
+
 
 class EmbeddingCache:
+    """Opening a file that is not an SQLite database (truncated, overwritten) moves it aside
+    and starts an empty cache: the vectors are computed again, the build goes on."""
+
     def __init__(self, path: Path, fingerprint: str, dim: int) -> None:
         self.path = path
         self.fingerprint = fingerprint
         self.dim = dim
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS vectors ("
-            " model TEXT NOT NULL, hash TEXT NOT NULL, vec BLOB NOT NULL,"
-            " PRIMARY KEY (model, hash)) WITHOUT ROWID"
-        )
-        self._db.commit()
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as exc:
+            aside = quarantine_cache(path)
+            log.warning("embedding cache %s is damaged (%s); moved to %s, starting anew", path, exc, aside)
+            self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), timeout=30.0, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS vectors ("
+                " model TEXT NOT NULL, hash TEXT NOT NULL, vec BLOB NOT NULL,"
+                " PRIMARY KEY (model, hash)) WITHOUT ROWID"
+            )
+            db.commit()
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def close(self) -> None:
         self._db.close()
@@ -54,7 +87,10 @@ class EmbeddingCache:
         return out
 
     def _known(self) -> Iterable[str]:
-        cur = self._db.execute("SELECT hash FROM vectors WHERE model = ?", (self.fingerprint,))
+        # A vector of the wrong size (damaged row) counts as missing: it is computed again.
+        cur = self._db.execute(
+            "SELECT hash FROM vectors WHERE model = ? AND length(vec) = ?", (self.fingerprint, self.dim * 4)
+        )
         return (row[0] for row in cur)
 
     def put(self, hashes: Sequence[str], vectors: Vectors) -> None:
@@ -80,8 +116,8 @@ class EmbeddingCache:
             part = keys[lo : lo + step]
             marks = ",".join("?" * len(part))
             cur = self._db.execute(
-                f"SELECT hash, vec FROM vectors WHERE model = ? AND hash IN ({marks})",
-                (self.fingerprint, *part),
+                f"SELECT hash, vec FROM vectors WHERE model = ? AND length(vec) = ? AND hash IN ({marks})",
+                (self.fingerprint, self.dim * 4, *part),
             )
             for h, blob in cur:
                 vec = np.frombuffer(blob, dtype=np.float32)

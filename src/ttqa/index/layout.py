@@ -112,7 +112,13 @@ def current_version_dir(index_dir: Path) -> Path:
         raise IndexNotFoundError(
             f"no index in {index_dir}: build one with `ttqa index --corpus corpus --index {index_dir}`"
         )
-    name = pointer.read_text(encoding="utf-8").strip()
+    try:
+        name = pointer.read_bytes()[:64].decode("utf-8", errors="replace").strip()
+    except OSError as exc:
+        raise IndexNotFoundError(
+            f"{pointer} is unreadable ({exc.strerror or exc}); rebuild with "
+            f"`ttqa index --corpus corpus --index {index_dir}`"
+        ) from None
     if not _VERSION_RE.match(name) or not (index_dir / name).is_dir():
         raise IndexNotFoundError(
             f"{pointer} names a missing version {name!r}; rebuild with "
@@ -150,6 +156,10 @@ def publish(index_dir: Path, staging: Path, name: str, *, keep: int = 2) -> Path
     for old in versions(index_dir)[:-keep]:
         if old != name:
             shutil.rmtree(index_dir / old, ignore_errors=True)
+    # Left by builds killed before they published (we hold the build lock: none is running).
     for stale in index_dir.glob(".v*.staging"):
         shutil.rmtree(stale, ignore_errors=True)
+    for stale in index_dir.glob(f".{CURRENT}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
     return final
