@@ -225,3 +225,13 @@ def test_queries_keep_working_during_an_update(qa: QA) -> None:
             t.join(60)
     assert not errors, errors[:3]
     assert NEW_ID not in qa.store
+
+
+@pytest.mark.parametrize("k", [0, -3, 2.5, "3", None, True])
+def test_bad_k_is_an_input_error(qa: QA, k: Any) -> None:
+    question = "Ai chủ trì hội thảo?"
+    with pytest.raises(TTQAInputError, match="k must be"):
+        qa.ask(question, k=k)
+    with pytest.raises(TTQAInputError, match="k must be"):
+        qa.search(question, k=k)
+    assert len(qa.search(question, k=1)) == 1

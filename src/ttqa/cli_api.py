@@ -9,6 +9,8 @@ import typer
 
 from ttqa.errors import MAX_QUESTION_CHARS
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``api`` command to ``app``."""
@@ -18,7 +20,9 @@ def register(app: typer.Typer) -> None:
         index: Annotated[Path, typer.Option("--index", "-i", help="Index directory.")] = Path(
             "indexes/default"
         ),
-        host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+        host: Annotated[
+            str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")
+        ] = "127.0.0.1",
         port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
         max_question_chars: Annotated[
             int,
@@ -32,18 +36,34 @@ def register(app: typer.Typer) -> None:
                 "load 1 avoids oversubscribing the cores.",
             ),
         ] = 0,
+        max_body_bytes: Annotated[
+            int,
+            typer.Option(min=1024, help="Largest request body accepted (bytes); larger ones get a 413."),
+        ] = 64 * 1024,
+        cors_origin: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--cors-origin",
+                help="Browser origin allowed to call the API (repeatable, e.g. https://app.example). "
+                "Default: none, no CORS headers.",
+            ),
+        ] = None,
         log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     ) -> None:
         """Serve the HTTP API (POST /ask, POST /search, GET /documents/{id}, /health, /ready, /info).
 
         One QA object and one model, loaded once; the model is warmed up at startup and
         /ready answers 503 until it is. OpenAPI docs at /docs and /openapi.json.
+
+        Set TTQA_API_KEY to require that key (header X-API-Key or Authorization: Bearer) on
+        every endpoint except /health.
         """
         import os
 
         import uvicorn
 
         from ttqa.api import ApiSettings, create_app
+        from ttqa.api.security import API_KEY_ENV, api_key_from_env
         from ttqa.index.layout import IndexNotFoundError
         from ttqa.index.manifest import IndexCorruptError, IndexMismatchError
         from ttqa.qa import QA
@@ -55,5 +75,15 @@ def register(app: typer.Typer) -> None:
         except (IndexNotFoundError, IndexMismatchError, IndexCorruptError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
-        application = create_app(qa, ApiSettings(max_question_chars=max_question_chars))
+        api_key = api_key_from_env()
+        if host not in LOOPBACK:
+            guard = "" if api_key else f"; set {API_KEY_ENV} to require an API key"
+            typer.echo(f"warning: binding {host}: the API is reachable from other machines{guard}", err=True)
+        settings = ApiSettings(
+            max_question_chars=max_question_chars,
+            max_body_bytes=max_body_bytes,
+            api_key=api_key,
+            cors_origins=tuple(cors_origin or ()),
+        )
+        application = create_app(qa, settings)
         uvicorn.run(application, host=host, port=port, log_level=log_level)

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from ttqa.errors import TTQAInputError
 from ttqa.index.layout import IndexLockedError, IndexNotFoundError, current_version_dir
 from ttqa.index.manifest import IndexCorruptError, IndexMismatchError
 from ttqa.qa import DEFAULT_INDEX, QA
@@ -69,7 +70,7 @@ def register(app: typer.Typer) -> None:
                         f"[yellow]skipped[/] {escape(where)}: {escape(why)}"
                     ),
                 )
-        except (IndexMismatchError, IndexCorruptError, IndexLockedError) as exc:
+        except (IndexMismatchError, IndexCorruptError, IndexLockedError, TTQAInputError) as exc:
             fail(str(exc))
 
         if host not in ("127.0.0.1", "localhost", "::1"):

@@ -14,7 +14,7 @@ from ttqa.answering.answerer import Answerer
 from ttqa.chunking import ChunkingParams
 from ttqa.embedding.base import Embedder
 from ttqa.embedding.factory import DEFAULT_EMBEDDER, make_embedder
-from ttqa.errors import TTQAInputError, check_question
+from ttqa.errors import TTQAInputError, check_k, check_question
 from ttqa.filters import FiltersLike
 from ttqa.index.builder import BuildReport, ProgressFactory, build_index
 from ttqa.index.dense import FaissDenseIndex
@@ -153,7 +153,7 @@ class QA:
         date filter). Bad filters raise ``InvalidFilterError`` (a ``TTQAInputError``).
         """
         question = check_question(question)
-        return self.retriever.search(question, k=k, mode=mode, filters=filters)
+        return self.retriever.search(question, k=check_k(k), mode=mode, filters=filters)
 
     def ask(
         self,
@@ -166,9 +166,11 @@ class QA:
         """The extractive answer with numbered citations, or an abstention (``answer.abstained``).
 
         With ``filters`` the answer and every citation come from matching articles only.
+        Bad input (empty question, ``k`` < 1, unknown mode, bad filters) raises a
+        :class:`~ttqa.errors.TTQAInputError` (a ``ValueError``).
         """
         question = check_question(question)
-        return self.answerer.ask(question, k=k, mode=mode, filters=filters)
+        return self.answerer.ask(question, k=check_k(k), mode=mode, filters=filters)
 
     @property
     def answerer(self) -> Answerer:

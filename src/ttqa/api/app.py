@@ -12,10 +12,11 @@ import sys
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Path, Query
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 import ttqa
@@ -34,6 +35,7 @@ from ttqa.api.models import (
     SearchRequest,
     SearchResponse,
 )
+from ttqa.api.security import DEFAULT_MAX_BODY_BYTES, ApiKeyAuth, BodySizeLimit
 from ttqa.errors import MAX_QUESTION_CHARS, InvalidQuestionError, check_question
 from ttqa.qa import QA
 
@@ -54,17 +56,22 @@ Filters `{date_from?, date_to?, sources?}` restrict the search before ranking. D
 date filter. Sources are outlet tags compared case-insensitively.
 
 Errors always have the body `{"error": {"code", "message_vi", "message_en", "field"?, "errors"?}}`:
-422 for bad input, 404 for an unknown document, 500 (generic message only) for a server fault.
+422 for bad input, 404 for an unknown document, 413 for a request body over the size limit
+(64 KiB by default), 401 for a missing or wrong API key (only when the server has one:
+`X-API-Key: <key>` or `Authorization: Bearer <key>`, on every endpoint except `/health`),
+500 (generic message only) for a server fault.
 """
 
 _ERR = {"model": ErrorResponse}
 INPUT_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {**_ERR, "description": "The request body is over the size limit (64 KiB by default)."},
     422: {**_ERR, "description": "Invalid input (empty/over-long question, k, mode, filters...)."},
     500: {**_ERR, "description": "Internal error (generic message; details in the server log)."},
 }
 DOCUMENT_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {**_ERR, "description": "No stored article has this doc_id."},
-    **INPUT_ERRORS,
+    422: INPUT_ERRORS[422],
+    500: INPUT_ERRORS[500],
 }
 PLAIN_ERRORS: dict[int | str, dict[str, Any]] = {500: INPUT_ERRORS[500]}
 
@@ -80,6 +87,16 @@ class ApiSettings:
     """Load the model at startup by answering ``warmup_question``; ``/ready`` is 503 until done."""
     warmup_question: str = "Ai chủ trì hội thảo góp ý đề án tổ chức bộ máy?"
     title: str = "ttqa"
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    """Request bodies over this many bytes get a 413 ``body_too_large`` before they are parsed
+    (from ``Content-Length``, or while reading a chunked body)."""
+    api_key: str | None = field(default=None, repr=False)
+    """When set, every endpoint except ``/health`` (``/docs`` and ``/openapi.json`` included)
+    needs ``X-API-Key: <key>`` or ``Authorization: Bearer <key>``; else 401 ``unauthorized``.
+    ``ttqa api`` takes it from ``$TTQA_API_KEY``."""
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins allowed to call the API (CORS). Empty: no CORS headers at all, so
+    browsers refuse cross-origin calls."""
 
 
 class Readiness:
@@ -140,6 +157,57 @@ def _filters(model: FiltersModel | None) -> dict[str, Any] | None:
     return model.as_library() if model is not None else None
 
 
+AUTH_EXEMPT = ("/health",)
+
+
+def _install_http_guards(app: FastAPI, cfg: ApiSettings) -> None:
+    """Body limit (innermost), then the API key, then CORS (outermost: preflights need no key)."""
+    app.add_middleware(BodySizeLimit, max_bytes=cfg.max_body_bytes)
+    if cfg.api_key:
+        app.add_middleware(ApiKeyAuth, api_key=cfg.api_key, exempt=AUTH_EXEMPT)
+        _document_api_key(app)
+    if cfg.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cfg.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key", "Authorization"],
+            max_age=600,
+        )
+
+
+def _document_api_key(app: FastAPI) -> None:
+    """Declare the key in ``/openapi.json``: two schemes, and a 401 on every guarded operation."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        components = schema.setdefault("components", {})
+        components.setdefault("securitySchemes", {}).update(
+            {
+                "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "BearerKey": {"type": "http", "scheme": "bearer"},
+            }
+        )
+        ref = {"$ref": "#/components/schemas/ErrorResponse"}
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                if path in AUTH_EXEMPT:
+                    operation["security"] = []
+                    continue
+                operation["security"] = [{"ApiKeyHeader": []}, {"BearerKey": []}]
+                operation.setdefault("responses", {})["401"] = {
+                    "description": "Missing or wrong API key.",
+                    "content": {"application/json": {"schema": ref}},
+                }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(qa: QA, settings: ApiSettings | None = None) -> FastAPI:
     """The HTTP API over ``qa`` (loaded once, shared by every request)."""
     cfg = settings or ApiSettings()
@@ -165,6 +233,7 @@ def create_app(qa: QA, settings: ApiSettings | None = None) -> FastAPI:
     app.state.settings = cfg
     app.state.readiness = readiness
     install_error_handlers(app)
+    _install_http_guards(app, cfg)
 
     @app.post("/search", response_model=SearchResponse, responses=INPUT_ERRORS, tags=["qa"])
     def search(request: SearchRequest) -> SearchResponse:

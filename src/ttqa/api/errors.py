@@ -7,6 +7,7 @@ Every error response is ``{"error": {"code", "message_vi", "message_en", "field"
   ``invalid_json``, ``invalid_request`` (any other ``TTQAInputError``/``ValueError`` too);
 * ``404`` ``unknown_document`` (and ``not_found`` for an unknown route), ``405``
   ``method_not_allowed``;
+* ``413`` ``body_too_large`` and ``401`` ``unauthorized`` (see :mod:`ttqa.api.security`);
 * ``503`` ``not_ready`` (``/ready`` while the model loads);
 * ``500`` ``internal_error``: a generic message only; the traceback goes to the server log.
 """
@@ -179,8 +180,13 @@ async def _input_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "invalid_request", f"Dữ liệu không hợp lệ: {en}", en)
 
 
+def _shorten(value: object, limit: int = 120) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 async def _unknown_document(_request: Request, exc: Exception) -> JSONResponse:
-    doc_id = exc.args[0] if exc.args else "?"
+    doc_id = _shorten(exc.args[0] if exc.args else "?")
     return error_response(
         404,
         "unknown_document",

@@ -208,7 +208,8 @@ class ErrorDetail(BaseModel):
         description=(
             "empty_question, question_too_long, invalid_question, invalid_mode, invalid_k, "
             "invalid_date, invalid_filters, invalid_range, invalid_json, invalid_request, "
-            "unknown_document, not_found, method_not_allowed, not_ready, internal_error"
+            "unknown_document, not_found, method_not_allowed, body_too_large, unauthorized, "
+            "not_ready, internal_error"
         )
     )
     message_vi: str

@@ -151,9 +151,16 @@ class ChatService:
             _ = self.qa.answerer
 
     def api_ask(self, question: str, mode: str = "hybrid", k: int = DEFAULT_K) -> dict[str, Any]:
-        """The ``ask`` endpoint: ``qa.ask(question, k=k, mode=mode).to_dict()``."""
+        """The ``ask`` endpoint: ``qa.ask(question, k=k, mode=mode).to_dict()``.
+
+        Bad input (empty or over-long question, unknown mode, ``k`` not a whole number >= 1)
+        is a ``gr.Error`` with a plain message.
+        """
+        k_int = _whole_k(k)
+        if k_int is None:
+            raise gr.Error("k must be a whole number >= 1 (k phải là số nguyên dương)")
         try:
-            return self.answer(question, mode=mode, k=k).to_dict()
+            return self.answer(question, mode=mode, k=k_int).to_dict()
         except TTQAInputError as exc:
             raise gr.Error(str(exc)) from None
 
@@ -235,6 +242,15 @@ class ChatService:
         span = answer_span_in(answer, c)
         answer_span = (c.start + span[0], c.start + span[1]) if span and n == 1 else None
         return render_article(doc, c.start, c.end, n=n, answer_span=answer_span)
+
+
+def _whole_k(k: object) -> int | None:
+    """``k`` as an int when it is a whole number >= 1 (``3`` or ``3.0``), else ``None``."""
+    if isinstance(k, bool) or not isinstance(k, int | float):
+        return None
+    if isinstance(k, float) and not k.is_integer():
+        return None
+    return int(k) if k >= 1 else None
 
 
 def _vietnamese_error(exc: TTQAInputError) -> str:
