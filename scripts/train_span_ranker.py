@@ -24,7 +24,7 @@ import numpy as np
 from ttqa.answering.ranker import SpanRanker
 from ttqa.answering.reader import Passage, Reader
 from ttqa.answering.spans import SpanFeatures
-from ttqa.embedding.factory import make_embedder
+from ttqa.embedding.factory import DEFAULT_EMBEDDER, make_embedder
 from ttqa.evaluation.datasets import EvalQuestion, load_any
 from ttqa.evaluation.metrics import exact_match, token_f1
 from ttqa.qa import QA
@@ -91,7 +91,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path)
     ap.add_argument("--folds", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0)
-    ap.add_argument("--embedder", default="e5-small")
+    ap.add_argument("--embedder", default=DEFAULT_EMBEDDER)
     ap.add_argument("--negatives", type=int, default=150, help="negative candidates kept per question")
     ap.add_argument("--epochs", type=int, default=200)
     ap.add_argument("--cache", type=Path, help="pickle of sentence vectors, reused across runs")

@@ -23,6 +23,7 @@ from ttqa import (
     cli_serve,
 )
 from ttqa.chunking import ChunkingParams
+from ttqa.embedding.factory import DEFAULT_EMBEDDER
 from ttqa.errors import TTQAInputError
 from ttqa.index.layout import IndexLockedError, IndexNotFoundError
 from ttqa.index.manifest import IndexCorruptError, IndexMismatchError
@@ -71,7 +72,12 @@ def index(
     rebuild: Annotated[
         bool, typer.Option(help="Ignore the previous version and rebuild everything.")
     ] = False,
-    embedder: Annotated[str, typer.Option(help="Embedding model: e5-small or st:/path.")] = "e5-small",
+    embedder: Annotated[
+        str,
+        typer.Option(
+            help="Embedding model: e5-small-int8 (ONNX int8), e5-small-onnx, e5-small (fp32) or st:/path."
+        ),
+    ] = DEFAULT_EMBEDDER,
     chunk_size: Annotated[int, typer.Option(min=100, max=8000)] = ChunkingParams().chunk_size,
     chunk_overlap: Annotated[int, typer.Option(min=0, max=4000)] = ChunkingParams().chunk_overlap,
     batch_size: Annotated[int, typer.Option(min=1, max=1024)] = 32,
@@ -100,7 +106,7 @@ def index(
             progress=tqdm_progress,
             on_skip=on_skip,
         )
-    except IndexLockedError as exc:
+    except (IndexLockedError, TTQAInputError) as exc:  # TTQAInputError: nothing to index
         _fail(str(exc))
     except KeyboardInterrupt:
         err.print(
@@ -197,23 +203,27 @@ def ask(
         for n, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
+            row: object = None
+            answer_n: Answer | None = None
             try:
                 row = json.loads(line)
+                if isinstance(row, dict) and "question" not in row:
+                    raise ValueError('no "question" field')
                 text = row["question"] if isinstance(row, dict) else str(row)
-                result: dict[str, object] = qa.ask(text, k=k, mode=mode).to_dict()
-            except (ValueError, KeyError, TypeError) as exc:
+                answer_n = qa.ask(text, k=k, mode=mode)
+                result: dict[str, object] = answer_n.to_dict()
+            except (ValueError, TypeError) as exc:  # bad JSON, bad question
                 result = {"error": f"line {n}: {exc}"}
-                row = {}
-            if isinstance(row, dict) and "id" in row:
+            if isinstance(row, dict) and "id" in row:  # kept on errors too
                 result = {"id": row["id"], **result}
             if as_json:
                 sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
                 sys.stdout.flush()
-            elif "error" in result:
+            elif answer_n is None:
                 err.print(f"[red]{escape(str(result['error']))}[/]")
             else:
-                out.rule(escape(str(result["question"])))
-                _print_answer(qa.ask(str(result["question"]), k=k, mode=mode))
+                out.rule(escape(answer_n.question))
+                _print_answer(answer_n)
 
 
 @app.command("eval")

