@@ -107,3 +107,24 @@ def test_export_is_cached_verified_and_rebuilt_when_damaged(model_cache: Path, t
     assert json.loads((again / META_FILE).read_text(encoding="utf-8"))["sha256"] == meta["sha256"]
     vec = OnnxEmbedder(source).embed_queries([QUESTIONS[1]])
     assert vec.shape == (1, 384)
+
+
+def test_tokenizer_ids_equal_transformers(model_cache: Path) -> None:
+    """The runner tokenises with `tokenizers` directly; ids (incl. truncation at 512) match transformers."""
+    from transformers import AutoTokenizer
+
+    from ttqa.embedding.onnx_backend import MAX_SEQ_LENGTH, _OnnxRunner
+
+    folder = ensure_onnx_model(ensure_e5_model(), "int8")
+    ours = _OnnxRunner(folder).tokenizer
+    reference = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    texts = [f"passage: {doc.text}" for doc in load_documents([CORPUS])] + [
+        "query: ai chu tri hoi nghi",
+        "query: ",
+    ]
+    assert any(len(reference(t)["input_ids"]) > MAX_SEQ_LENGTH for t in texts)  # truncation is exercised
+    for text in texts:
+        assert (
+            ours.encode_batch([text])[0].ids
+            == reference(text, truncation=True, max_length=MAX_SEQ_LENGTH)["input_ids"]
+        )

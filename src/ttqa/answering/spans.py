@@ -9,6 +9,7 @@ the question's type. A linear model over these features (:mod:`ranker`) scores t
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from dataclasses import dataclass
@@ -262,6 +263,12 @@ _INDEX = {n: i for i, n in enumerate(FEATURE_NAMES)}
 N_FEATURES = len(FEATURE_NAMES)
 
 
+@functools.cache
+def _at(*parts: object) -> int:
+    """Column of the feature named by ``parts`` (memoised: called for every candidate span)."""
+    return _INDEX[_name(*parts)]
+
+
 @dataclass(frozen=True, slots=True)
 class SentenceContext:
     """Sentence-level evidence shared by every span of a sentence."""
@@ -314,6 +321,11 @@ def span_candidates(
     rows: list[npt.NDArray[np.float32]] = []
     lex: list[tuple[int, int, int, int]] = []
     keys = [t.key if t.is_word else t.text for t in toks]
+    # Hashed identities of the word before / first / last / after, per token (not per span).
+    lex_before = [_lex_id(keys[i - 1] if i > 0 else "<s>", 0) for i in range(n)]
+    lex_first = [_lex_id(k, 1) for k in keys]
+    lex_last = [_lex_id(k, 2) for k in keys]
+    lex_after = [_lex_id(keys[j] if j < n else "</s>", 3) for j in range(1, n + 1)]
     for i in range(n):
         if not toks[i].is_word:
             continue
@@ -327,14 +339,7 @@ def span_candidates(
                 continue  # spans end on a word
             spans.append((i, j))
             rows.append(_features(toks, i, j, commas, in_q, match_pos, total_matches, q, ctx))
-            lex.append(
-                (
-                    _lex_id(keys[i - 1] if i > 0 else "<s>", 0),
-                    _lex_id(keys[i], 1),
-                    _lex_id(keys[j - 1], 2),
-                    _lex_id(keys[j] if j < n else "</s>", 3),
-                )
-            )
+            lex.append((lex_before[i], lex_first[i], lex_last[j - 1], lex_after[j - 1]))
     if not rows:
         return [], SpanFeatures.empty()
     return spans, SpanFeatures(np.stack(rows), np.asarray(lex, dtype=np.int32))
@@ -357,11 +362,9 @@ def _features(
     words = [t for t in toks[i:j] if t.is_word]
     f[ix["bias"]] = 1.0
     lb = _bucket(length, _LEN_BUCKETS)
-    f[ix[_name("len", lb)]] = 1.0
+    f[_at("len", lb)] = 1.0
     overlap = sum(in_q[i:j]) / max(1, len(words))
-    f[ix[_name("overlap", 0 if overlap == 0 else 1 if overlap <= 0.34 else 2 if overlap <= 0.67 else 3)]] = (
-        1.0
-    )
+    f[_at("overlap", 0 if overlap == 0 else 1 if overlap <= 0.34 else 2 if overlap <= 0.67 else 3)] = 1.0
     f[ix["inner_comma"]] = 1.0 if commas else 0.0
     f[ix["inner_comma2"]] = 1.0 if commas > 1 else 0.0
     f[ix["at_sent_start"]] = 1.0 if i == 0 else 0.0
@@ -374,8 +377,8 @@ def _features(
     right = [p - j for p in match_pos if p >= j]
     dl = min(left) if left else 10_000
     dr = min(right) if right else 10_000
-    f[ix[_name("dist_left", _bucket(dl, _DIST_BUCKETS))]] = 1.0
-    f[ix[_name("dist_right", _bucket(dr, _DIST_BUCKETS))]] = 1.0
+    f[_at("dist_left", _bucket(dl, _DIST_BUCKETS))] = 1.0
+    f[_at("dist_right", _bucket(dr, _DIST_BUCKETS))] = 1.0
     f[ix["no_match_in_sentence"]] = 1.0 if not match_pos else 0.0
     f[ix["frac_matches_left"]] = len(left) / total_matches
     f[ix["frac_matches_right"]] = len(right) / total_matches
@@ -401,10 +404,10 @@ def _features(
     for c, on in cats.items():
         if on:
             f[ix[c]] = 1.0
-            f[ix[_name(q.qtype.value, c)]] = 1.0
-    f[ix[_name(q.qtype.value, "len", lb)]] = 1.0
-    f[ix[_name(q.qtype.value, "dist_left_near")]] = 1.0 if dl <= 2 else 0.0
-    f[ix[_name(q.qtype.value, "dist_right_near")]] = 1.0 if dr <= 2 else 0.0
+            f[_at(q.qtype.value, c)] = 1.0
+    f[_at(q.qtype.value, "len", lb)] = 1.0
+    f[_at(q.qtype.value, "dist_left_near")] = 1.0 if dl <= 2 else 0.0
+    f[_at(q.qtype.value, "dist_right_near")] = 1.0 if dr <= 2 else 0.0
     f[ix["wh_start_span_left"]] = 1.0 if q.wh_pos < 0.3 and len(right) > len(left) else 0.0
     f[ix["wh_end_span_right"]] = 1.0 if q.wh_pos > 0.7 and len(left) > len(right) else 0.0
     f[ix["sent_lex"]] = ctx.lex

@@ -195,7 +195,7 @@ class _OnnxRunner:
 
     def __init__(self, folder: Path) -> None:
         import onnxruntime as ort
-        from transformers import AutoTokenizer
+        from tokenizers import Tokenizer
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = _threads()
@@ -204,8 +204,14 @@ class _OnnxRunner:
         self.session: onnxruntime.InferenceSession = ort.InferenceSession(
             str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
         )
-        self.tokenizer: Any = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-        self._tok_lock = threading.Lock()  # fast tokenizers are not safe to call concurrently
+        # The model folder's tokenizer.json through `tokenizers` itself: the same ids as
+        # transformers' AutoTokenizer (tested), without importing transformers and torch, which
+        # would cost seconds of cold start.
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=MAX_SEQ_LENGTH)
+        pad_id = self.tokenizer.token_to_id("<pad>")
+        self.tokenizer.enable_padding(pad_id=1 if pad_id is None else pad_id, pad_token="<pad>")
+        self._tok_lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> Vectors:
         """Embeddings in input order; batches are formed over length-sorted texts (less padding)."""
@@ -215,12 +221,10 @@ class _OnnxRunner:
         for lo in range(0, len(order), batch_size):
             batch = [texts[i] for i in order[lo : lo + batch_size]]
             with self._tok_lock:
-                enc = self.tokenizer(
-                    batch, padding=True, truncation=True, max_length=MAX_SEQ_LENGTH, return_tensors="np"
-                )
+                encodings = self.tokenizer.encode_batch(batch)
             feeds = {
-                "input_ids": enc["input_ids"].astype(np.int64),
-                "attention_mask": enc["attention_mask"].astype(np.int64),
+                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
             }
             parts.append(np.asarray(self.session.run(None, feeds)[0], dtype=np.float32))
         if not parts:
