@@ -21,7 +21,6 @@ import os
 import shutil
 import tempfile
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ttqa.embedding.base import Vectors
+from ttqa.embedding.memo import QueryMemo
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -251,7 +251,7 @@ class OnnxEmbedder:
         self._runner: _OnnxRunner | None = None
         self._fingerprint: str | None = None
         self._lock = threading.RLock()
-        self._query_cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._query_memo = QueryMemo()
 
     @property
     def name(self) -> str:
@@ -294,17 +294,7 @@ class OnnxEmbedder:
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
         """Query vectors; single questions are memoised (retrieval and reading share them)."""
         if len(texts) == 1:
-            with self._lock:
-                hit = self._query_cache.get(texts[0])
-                if hit is not None:
-                    self._query_cache.move_to_end(texts[0])
-                    return hit
-            vec = self._encode(texts, "query: ", batch_size=1)
-            with self._lock:
-                self._query_cache[texts[0]] = vec
-                while len(self._query_cache) > 1024:
-                    self._query_cache.popitem(last=False)
-            return vec
+            return self._query_memo.get(texts[0], lambda t: self._encode([t], "query: ", batch_size=1))
         return self._encode(texts, "query: ", batch_size=32)
 
     def embed_passages(self, texts: Sequence[str], *, batch_size: int = 32) -> Vectors:
@@ -312,8 +302,7 @@ class OnnxEmbedder:
 
     def clear_cache(self) -> None:
         """Forget memoised query vectors (benchmarks measure cold queries)."""
-        with self._lock:
-            self._query_cache.clear()
+        self._query_memo.clear()
 
     def _encode(self, texts: Sequence[str], prompt: str, batch_size: int) -> Vectors:
         if not texts:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ttqa.embedding.base import Vectors
+from ttqa.embedding.memo import QueryMemo
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -33,7 +33,7 @@ class SentenceTransformerEmbedder:
         self._model: SentenceTransformer | None = None
         self._fingerprint: str | None = None
         self._lock = threading.RLock()
-        self._query_cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._query_memo = QueryMemo()
 
     @property
     def name(self) -> str:
@@ -85,23 +85,12 @@ class SentenceTransformerEmbedder:
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
         """Query vectors; single questions are memoised (retrieval and reading share them)."""
         if len(texts) == 1:
-            with self._lock:
-                hit = self._query_cache.get(texts[0])
-                if hit is not None:
-                    self._query_cache.move_to_end(texts[0])
-                    return hit
-            vec = self._encode(texts, "query", batch_size=1)
-            with self._lock:
-                self._query_cache[texts[0]] = vec
-                while len(self._query_cache) > 1024:
-                    self._query_cache.popitem(last=False)
-            return vec
+            return self._query_memo.get(texts[0], lambda t: self._encode([t], "query", batch_size=1))
         return self._encode(texts, "query", batch_size=32)
 
     def clear_cache(self) -> None:
         """Forget memoised query vectors (benchmarks measure cold queries)."""
-        with self._lock:
-            self._query_cache.clear()
+        self._query_memo.clear()
 
     def embed_passages(self, texts: Sequence[str], *, batch_size: int = 32) -> Vectors:
         return self._encode(texts, "passage", batch_size=batch_size)
