@@ -321,6 +321,12 @@ def span_candidates(
     rows: list[npt.NDArray[np.float32]] = []
     lex: list[tuple[int, int, int, int]] = []
     keys = [t.key if t.is_word else t.text for t in toks]
+    # Prefix counts of words and of question words, to tell spans made only of question words.
+    words_in = [0]
+    q_words_in = [0]
+    for t, m in zip(toks, in_q, strict=True):
+        words_in.append(words_in[-1] + t.is_word)
+        q_words_in.append(q_words_in[-1] + (t.is_word and m))
     # Hashed identities of the word before / first / last / after, per token (not per span).
     lex_before = [_lex_id(keys[i - 1] if i > 0 else "<s>", 0) for i in range(n)]
     lex_first = [_lex_id(k, 1) for k in keys]
@@ -337,6 +343,8 @@ def span_candidates(
             if not last.is_word:
                 commas += 1
                 continue  # spans end on a word
+            if q_words_in[j] - q_words_in[i] == words_in[j] - words_in[i]:
+                continue  # every word is the question's own: never the answer
             spans.append((i, j))
             rows.append(_features(toks, i, j, commas, in_q, match_pos, total_matches, q, ctx))
             lex.append((lex_before[i], lex_first[i], lex_last[j - 1], lex_after[j - 1]))
