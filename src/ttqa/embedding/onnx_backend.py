@@ -249,6 +249,8 @@ class OnnxEmbedder:
         self._variant: Variant = variant
         self._name = name or f"e5-small-{variant}"
         self._runner: _OnnxRunner | None = None
+        self._folder: Path | None = None
+        self._dim: int | None = None
         self._fingerprint: str | None = None
         self._lock = threading.RLock()
         self._query_memo = QueryMemo()
@@ -259,8 +261,10 @@ class OnnxEmbedder:
 
     @property
     def dim(self) -> int:
-        config = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
-        return int(config["hidden_size"])
+        if self._dim is None:
+            config = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
+            self._dim = int(config["hidden_size"])
+        return self._dim
 
     @property
     def model_dir(self) -> Path:
@@ -272,7 +276,10 @@ class OnnxEmbedder:
 
     @property
     def folder(self) -> Path:
-        return ensure_onnx_model(self.model_dir, self._variant)
+        """The verified export, checked once per embedder (the check hashes the whole model file)."""
+        if self._folder is None:
+            self._folder = ensure_onnx_model(self.model_dir, self._variant)
+        return self._folder
 
     @property
     def fingerprint(self) -> str:
