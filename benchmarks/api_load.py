@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench_common import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,15 +54,6 @@ def load_questions(path: Path) -> list[str]:
     if not out:
         raise SystemExit(f"no questions in {path}")
     return out
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
 
 
 class QuestionMix:

@@ -46,7 +46,8 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_load import QuestionMix, free_port, load_questions, percentile
+from api_load import QuestionMix, free_port, load_questions
+from bench_common import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ("api", "gradio")

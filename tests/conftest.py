@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,24 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 EVALS = ROOT / "evals"
+
+TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+"""The five Vietnamese tone marks as combining characters."""
+
+
+def to_cp1258(text: str) -> bytes:
+    """Windows-1258 as Windows writes it: base letter (â ê ô ơ ư ă đ precomposed) + combining tone mark."""
+    out = bytearray()
+    for ch in text:
+        try:
+            out += ch.encode("cp1258")
+            continue
+        except UnicodeEncodeError:
+            pass
+        nfd = unicodedata.normalize("NFD", ch)
+        base = unicodedata.normalize("NFC", "".join(m for m in nfd if m not in TONES))
+        out += (base + "".join(m for m in nfd if m in TONES)).encode("cp1258")
+    return bytes(out)
 
 
 @pytest.fixture(scope="session")

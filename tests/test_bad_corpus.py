@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TONES, to_cp1258
 from ttqa import QA
 from ttqa.cleaning import clean_article
 from ttqa.corpus import MAX_FILE_BYTES, MAX_RECORD_BYTES, decode_bytes, html_to_text, load_documents
@@ -65,28 +66,12 @@ def cleaned(text: str) -> str:
 
 # --------------------------------------------------------------------------- encoders
 
-TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 # Punctuation the 8-bit TCVN3 table has no room for: such files were typed with ASCII.
 ASCII_PUNCT = {"–": "-", "—": "-", "“": '"', "”": '"', "‘": "'", "’": "'", "…": "...", "•": "-", "\xa0": " "}
 
 
 def ascii_punct(text: str) -> str:
     return "".join(ASCII_PUNCT.get(ch, ch) for ch in text)
-
-
-def to_cp1258(text: str) -> bytes:
-    """Windows-1258 as Windows writes it: base letter (â ê ô ơ ư ă đ precomposed) + combining tone mark."""
-    out = bytearray()
-    for ch in text:
-        try:
-            out += ch.encode("cp1258")
-            continue
-        except UnicodeEncodeError:
-            pass
-        nfd = unicodedata.normalize("NFD", ch)
-        base = unicodedata.normalize("NFC", "".join(m for m in nfd if m not in TONES))
-        out += (base + "".join(m for m in nfd if m in TONES)).encode("cp1258")
-    return bytes(out)
 
 
 # VNI-Windows: ASCII base letter + one mark byte (cp1252 glyph); upper-case marks are 0x20 lower.

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import to_cp1258
 from ttqa.cleaning import clean_article
 from ttqa.corpus import count_documents_hint, decode_bytes, html_to_text, load_documents
 from ttqa.types import Document
@@ -36,24 +37,6 @@ PARAGRAPH = (
     "Nghị quyết Đại hội Đảng các cấp."
 )
 TITLE_003 = "Trao đổi học tập kinh nghiệm trong công tác tổ chức xây dựng Đảng"
-
-_TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
-
-
-def _to_cp1258(text: str) -> bytes:
-    """Encode Vietnamese as Windows-1258 does: precomposed vowel + combining tone mark."""
-    out = bytearray()
-    for ch in text:
-        try:
-            out += ch.encode("cp1258")
-            continue
-        except UnicodeEncodeError:
-            pass
-        decomposed = unicodedata.normalize("NFD", ch)
-        base, marks = decomposed[0], decomposed[1:]
-        vowel = unicodedata.normalize("NFC", base + "".join(m for m in marks if m not in _TONE_MARKS))
-        out += (vowel + "".join(m for m in marks if m in _TONE_MARKS)).encode("cp1258")
-    return bytes(out)
 
 
 HTML_PAGE = """<!DOCTYPE html>
@@ -121,7 +104,7 @@ def messy_tree(tmp_path: Path) -> Path:
     (root / "report.pdf").write_bytes(b"%PDF-1.4\n")
     (root / ".hidden.txt").write_text(PARAGRAPH, encoding="utf-8")
     (nested / "deeper" / "g_utf16.txt").write_bytes(f"{TITLE_003}\n\n{PARAGRAPH}\n".encode("utf-16"))
-    (nested / "h_cp1258.txt").write_bytes(_to_cp1258(f"{PARAGRAPH}\n\nVăn Hải\n"))
+    (nested / "h_cp1258.txt").write_bytes(to_cp1258(f"{PARAGRAPH}\n\nVăn Hải\n"))
     os.symlink(root, nested / "loop", target_is_directory=True)
     return root
 
@@ -273,7 +256,7 @@ def test_decode_bytes() -> None:
     assert decode_bytes(b"\xef\xbb\xbf" + text.encode("utf-8")) == text
     assert decode_bytes(text.encode("utf-16")) == text
     assert decode_bytes(b"\xfe\xff" + text.encode("utf-16-be")) == text
-    cp1258 = _to_cp1258(text)
+    cp1258 = to_cp1258(text)
     with pytest.raises(UnicodeDecodeError):
         cp1258.decode("utf-8")
     assert unicodedata.normalize("NFC", decode_bytes(cp1258)) == text
