@@ -66,3 +66,30 @@ def test_seed_eval_hit_rate(seed_qa) -> None:  # type: ignore[no-untyped-def]
     hit1 = sum(seed_qa.search(r["question"], k=1)[0].doc_id in r["doc_ids"] for r in answerable)
     rate = hit1 / len(answerable)
     assert rate >= 0.85, rate
+
+
+def test_retrieve_restores_diacritics_once_from_the_search_itself(seed_qa, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    retriever = seed_qa.retriever
+    calls: list[str] = []
+    restore = retriever.restore
+    monkeypatch.setattr(retriever, "restore", lambda q, *a, **kw: calls.append(q) or restore(q, *a, **kw))
+    for mode in ("hybrid", "dense", "bm25"):
+        found = retriever.retrieve("ai chu tri hoi thao gop y de an to chuc bo may huyen Vinh Tuong", k=5, mode=mode)
+        assert "chủ trì" in found.reading and "hội thảo" in found.reading, (mode, found.reading)
+        assert found.hits[0].doc_id == SEED_DOCS["000"]
+    assert len(calls) == 3
+    calls.clear()
+    answer = seed_qa.ask("ai chu tri hoi thao gop y de an to chuc bo may huyen Vinh Tuong")
+    assert len(calls) == 1  # the answerer reads the question the search restored
+    assert answer.qtype == "ai"
+
+
+def test_restoration_respects_filters(seed_qa) -> None:  # type: ignore[no-untyped-def]
+    # Only the ĐTO article is allowed: the words are restored from its passages, and the hits
+    # come from it alone.
+    for mode in ("hybrid", "dense", "bm25"):
+        found = seed_qa.retriever.retrieve(
+            "hoi nghi so ket cong tac to chuc xay dung dang", k=3, mode=mode, filters={"sources": ["ĐTO"]}
+        )
+        assert {h.doc_id for h in found.hits} == {SEED_DOCS["001"]}
+        assert found.reading == "hội nghị sơ kết công tác tổ chức xây dựng đảng"

@@ -62,6 +62,14 @@ def rrf(rankings: list[tuple[npt.NDArray[np.int64], float]], rrf_k: int) -> dict
     return fused
 
 
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    """What one search found, and the question as it was read."""
+
+    hits: list[Hit]
+    reading: str
+
+
 class Retriever:
     def __init__(
         self,
@@ -121,26 +129,38 @@ class Retriever:
         filters: FiltersLike = None,
     ) -> list[Hit]:
         """The ``k`` best passages; with ``filters`` (see :mod:`ttqa.filters`), only among allowed rows."""
+        return self.retrieve(question, k, mode, filters).hits
+
+    def retrieve(
+        self,
+        question: str,
+        k: int = 10,
+        mode: Mode | str = Mode.HYBRID,
+        filters: FiltersLike = None,
+    ) -> Retrieval:
+        """:meth:`search`, and the question as it was read (diacritics restored if it had none),
+        restored once, from the filtered BM25 passages the search itself used."""
         mode = Mode.parse(mode)
         allowed = self.allowed_rows(filters)
-        if k <= 0:
-            return []
-        if allowed is not None and not allowed.any():
-            return []
+        if k <= 0 or (allowed is not None and not allowed.any()):
+            return Retrieval([], question)
         if mode is Mode.BM25:
             rows, scores = self.bm25_ranking(question, k, allowed=allowed)
-            return self._hits(rows.tolist(), scores.tolist())
+            reading = self.restore(question, rows, allowed=allowed)
+            return Retrieval(self._hits(rows.tolist(), scores.tolist()), reading)
         if mode is Mode.DENSE:
-            rows, scores = self.dense_ranking(self.restore(question, allowed=allowed), k, allowed=allowed)
-            return self._hits(rows.tolist(), scores.tolist())
+            reading = self.restore(question, allowed=allowed)
+            rows, scores = self.dense_ranking(reading, k, allowed=allowed)
+            return Retrieval(self._hits(rows.tolist(), scores.tolist()), reading)
         n = max(self.fusion.candidates, k)
         bm25_rows, _ = self.bm25_ranking(question, n, allowed=allowed)
-        dense_rows, _ = self.dense_ranking(self.restore(question, bm25_rows), n, allowed=allowed)
+        reading = self.restore(question, bm25_rows)
+        dense_rows, _ = self.dense_ranking(reading, n, allowed=allowed)
         fused = rrf(
             [(dense_rows, self.fusion.dense_weight), (bm25_rows, self.fusion.bm25_weight)], self.fusion.rrf_k
         )
         best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
-        return self._hits([r for r, _ in best], [s for _, s in best])
+        return Retrieval(self._hits([r for r, _ in best], [s for _, s in best]), reading)
 
     def _hits(self, rows: list[int], scores: list[float]) -> list[Hit]:
         hits: list[Hit] = []

@@ -118,12 +118,12 @@ class Answerer:
     def ask(
         self, question: str, *, k: int = 8, mode: Mode | str = Mode.HYBRID, filters: FiltersLike = None
     ) -> Answer:
-        hits = self.retriever.search(question, k=k, mode=mode, filters=filters)
-        passages = self.passages(hits)
         # A question typed without diacritics is read with them restored from the passages
         # (the same restoration dense retrieval uses), so sentence matching, the question type
         # and the confidence see "ai chủ trì", not "ai chu tri".
-        reading = self.retriever.restore(question)
+        found = self.retriever.retrieve(question, k=k, mode=mode, filters=filters)
+        hits, reading = found.hits, found.reading
+        passages = self.passages(hits)
         preds = self.reader.read(reading, passages, top=20)
         qtype = question_view(reading).qtype.value
         if not preds:

@@ -15,7 +15,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,7 @@ from ttqa.answering.ranker import SpanRanker
 from ttqa.answering.sentences import sentences_in
 from ttqa.answering.spans import (
     _FUNCTION_WORDS,
+    _INDEX,
     _SURNAMES,
     QuestionView,
     SentenceContext,
@@ -108,12 +109,14 @@ class Reader:
         ranker: SpanRanker | None = None,
         *,
         max_sentences: int = 4,
-        embed_sentences: int = 12,
+        typed_sentences: int = 12,
+        embed_sentences: int = 4,
         cache_size: int = 20_000,
     ) -> None:
         self.embedder = embedder
         self.ranker = ranker or SpanRanker.bundled()
         self.max_sentences = max_sentences
+        self.typed_sentences = typed_sentences
         self.embed_sentences = embed_sentences
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
         self._cache_size = cache_size
@@ -145,23 +148,34 @@ class Reader:
         top: int = 5,
     ) -> list[SpanPrediction]:
         """The ``top`` best answer spans, best first."""
-        preds, feats = self._candidates(question, passages, query_vector)
-        if not preds:
+        cands = self._candidates(question, passages, query_vector)
+        if not len(cands):
             return []
-        scores = self.ranker.scores(feats) + typed_bonus(question, [p.text for p in preds])
+        scores = self.ranker.scores(cands.features) + cands.typed_bonus(question)
         order = np.argsort(-scores, kind="stable")[:top]
-        return [replace(preds[i], score=float(scores[i])) for i in order]
+        # The confidence weighs the best span's sentence by its dense similarity: compute it
+        # when that sentence was read without one (beyond the embedded shortlist).
+        best = cands.sources[int(cands.offsets[order[0], 0])]
+        if best.cos is None and self.embedder is not None:
+            best.cos = self._cosines(question, [best.text], query_vector)[0]
+        return [cands.prediction(int(k), float(scores[k])) for k in order]
+
+    def _cosines(self, question: str, texts: Sequence[str], query_vector: Vectors | None) -> list[float]:
+        assert self.embedder is not None
+        qv = query_vector if query_vector is not None else self.embedder.embed_queries([question])
+        sims = self._sentence_vectors(texts) @ np.asarray(qv, dtype=np.float32).reshape(-1)
+        return [float(x) for x in sims.tolist()]
 
     def candidate_features(
         self, question: str, passages: Sequence[Passage], query_vector: Vectors | None = None
     ) -> tuple[SpanFeatures, list[str]]:
         """Feature rows and texts of every candidate span (for training the ranker)."""
-        preds, feats = self._candidates(question, passages, query_vector)
-        return feats, [p.text for p in preds]
+        cands = self._candidates(question, passages, query_vector)
+        return cands.features, [cands.text(k) for k in range(len(cands))]
 
     def _candidates(
         self, question: str, passages: Sequence[Passage], query_vector: Vectors | None
-    ) -> tuple[list[SpanPrediction], SpanFeatures]:
+    ) -> Candidates:
         q = question_view(question)
         # 1. Candidate sentences (deduplicated across overlapping passages).
         seen: set[tuple[str, int, int]] = set()
@@ -174,52 +188,111 @@ class Reader:
                 seen.add(key)
                 sents.append((p, s, e, lexical_score(q, p.text[s:e])))
         if not sents:
-            return [], SpanFeatures.empty()
+            return Candidates.empty()
         # 2. Dense similarity for the lexically best sentences.
         order = sorted(range(len(sents)), key=lambda i: -(sents[i][3] + 0.3 * sents[i][0].score))
         shortlist = order[: self.embed_sentences]
-        cos = dict.fromkeys(range(len(sents)), 0.0)
+        cos: dict[int, float] = {}
         if self.embedder is not None and shortlist:
-            qv = query_vector if query_vector is not None else self.embedder.embed_queries([question])
-            sv = self._sentence_vectors([sents[i][0].text[sents[i][1] : sents[i][2]] for i in shortlist])
-            sims = sv @ np.asarray(qv, dtype=np.float32).reshape(-1)
-            for i, sim in zip(shortlist, sims.tolist(), strict=True):
-                cos[i] = float(sim)
-        ranked = sorted(shortlist, key=lambda i: -(sents[i][3] + 2.0 * cos[i] + 0.3 * sents[i][0].score))
+            texts = [sents[i][0].text[sents[i][1] : sents[i][2]] for i in shortlist]
+            cos = dict(zip(shortlist, self._cosines(question, texts, query_vector), strict=True))
+        ranked = sorted(
+            shortlist, key=lambda i: -(sents[i][3] + 2.0 * cos.get(i, 0.0) + 0.3 * sents[i][0].score)
+        )
+        ranked += order[self.embed_sentences :]
         # 3. Span candidates in the best sentences.
-        preds: list[SpanPrediction] = []
-        blocks: list[SpanFeatures] = []
         # Typed questions (ai, bao nhiêu, khi nào) look further: the sentence holding a name or a
         # number is often short and shares few words with the question.
-        depth = self.embed_sentences if q.qtype in _TYPED else self.max_sentences
+        depth = self.typed_sentences if q.qtype in _TYPED else self.max_sentences
+        blocks: list[SpanFeatures] = []
+        offsets: list[npt.NDArray[np.int64]] = []
+        sources: list[ReadSentence] = []
         for rank, i in enumerate(ranked[:depth]):
             p, s, e, lex = sents[i]
-            sentence = p.text[s:e]
-            toks = tokens_of(sentence)
-            ctx = SentenceContext(lex=lex, cos=cos[i], rank=rank, passage=p.score)
-            spans, feats = span_candidates(toks, q, ctx)
-            if not spans:
+            toks = tokens_of(p.text[s:e])
+            spans, feats = span_candidates(
+                toks, q, SentenceContext(lex=lex, cos=cos.get(i, 0.0), rank=rank, passage=p.score)
+            )
+            if not len(spans):
                 continue
+            tok_start = np.fromiter((t.start for t in toks), np.int64, len(toks))
+            tok_end = np.fromiter((t.end for t in toks), np.int64, len(toks))
+            block = np.empty((len(spans), 3), np.int64)
+            block[:, 0] = len(sources)
+            block[:, 1] = s + tok_start[spans[:, 0]]
+            block[:, 2] = s + tok_end[spans[:, 1] - 1]
+            offsets.append(block)
             blocks.append(feats)
-            for a, b in spans:
-                start, end = s + toks[a].start, s + toks[b - 1].end
-                preds.append(
-                    SpanPrediction(
-                        doc_id=p.doc_id,
-                        start=start,
-                        end=end,
-                        text=p.text[start:end],
-                        sentence_start=s,
-                        sentence_end=e,
-                        score=0.0,
-                        lex=lex,
-                        cos=cos[i],
-                        passage_score=p.score,
-                    )
-                )
+            sources.append(ReadSentence(p, s, e, lex, cos.get(i)))
         if not blocks:
-            return [], SpanFeatures.empty()
-        return preds, SpanFeatures.concat(blocks)
+            return Candidates.empty()
+        return Candidates(sources, np.concatenate(offsets), SpanFeatures.concat(blocks))
+
+
+@dataclass(slots=True)
+class ReadSentence:
+    """A sentence the reader took candidates from, and its evidence."""
+
+    passage: Passage
+    start: int
+    end: int
+    lex: float
+    cos: float | None  # dense similarity to the question; None when not computed
+
+    @property
+    def text(self) -> str:
+        return self.passage.text[self.start : self.end]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """Every candidate span of the read sentences, as arrays; a :class:`SpanPrediction` is made
+    only for the few that are returned."""
+
+    sources: list[ReadSentence]
+    offsets: npt.NDArray[np.int64]  # (n, 3): source index, start, end (offsets into the document)
+    features: SpanFeatures
+
+    @classmethod
+    def empty(cls) -> Candidates:
+        return cls([], np.zeros((0, 3), np.int64), SpanFeatures.empty())
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def text(self, k: int) -> str:
+        src, start, end = (int(v) for v in self.offsets[k])
+        return self.sources[src].passage.text[start:end]
+
+    def prediction(self, k: int, score: float) -> SpanPrediction:
+        src, start, end = (int(v) for v in self.offsets[k])
+        sent = self.sources[src]
+        p = sent.passage
+        return SpanPrediction(
+            doc_id=p.doc_id,
+            start=start,
+            end=end,
+            text=p.text[start:end],
+            sentence_start=sent.start,
+            sentence_end=sent.end,
+            score=score,
+            lex=sent.lex,
+            cos=sent.cos or 0.0,
+            passage_score=p.score,
+        )
+
+    def typed_bonus(self, question: str) -> npt.NDArray[np.float32]:
+        """:func:`typed_bonus` of every candidate, computed on the texts of those that can earn
+        one (a number's first token is a digit, a date holds one, a name starts upper-case)."""
+        out = np.zeros(len(self), dtype=np.float32)
+        qtype = question_type(question)
+        column = {QType.NUMBER: "num_first", QType.DATE: "digit", QType.PERSON: "upper1"}.get(qtype)
+        if column is None:
+            return out
+        (eligible,) = np.nonzero(self.features.dense[:, _INDEX[column]])
+        if len(eligible):
+            out[eligible] = typed_bonus(question, [self.text(int(k)) for k in eligible])
+        return out
 
 
 _DATE_RE = re.compile(

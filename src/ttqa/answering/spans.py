@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -232,13 +233,6 @@ _SURNAMES = {
 }
 
 
-def _bucket(value: float, edges: list[int]) -> int:
-    for i, edge in enumerate(edges):
-        if value <= edge:
-            return i
-    return len(edges)
-
-
 def _build_names() -> list[str]:
     names = ["bias"]
     names += [_name("len", i) for i in range(len(_LEN_BUCKETS) + 1)]
@@ -308,118 +302,141 @@ class SpanFeatures:
         return cls(np.concatenate([p.dense for p in parts]), np.concatenate([p.lex for p in parts]))
 
 
+def _prefix(flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """``out[k]`` = how many of ``flags[:k]`` are true."""
+    out = np.zeros(len(flags) + 1, dtype=np.int64)
+    np.cumsum(flags, out=out[1:])
+    return out
+
+
+def _flags(toks: list[Token], test: Callable[[Token], bool]) -> npt.NDArray[np.bool_]:
+    return np.fromiter((test(t) for t in toks), dtype=np.bool_, count=len(toks))
+
+
 def span_candidates(
     toks: list[Token], q: QuestionView, ctx: SentenceContext
-) -> tuple[list[tuple[int, int]], SpanFeatures]:
-    """All candidate token spans ``[i, j)`` of a sentence and their features."""
+) -> tuple[npt.NDArray[np.int64], SpanFeatures]:
+    """All candidate token spans ``[i, j)`` of a sentence (rows of an ``(m, 2)`` array, ordered
+    by ``i`` then ``j``) and their features, computed for all spans at once."""
     n = len(toks)
-    in_q = [t.is_word and (t.key if q.accented else t.folded) in q.keys for t in toks]
-    content_match = [m and toks[i].key not in _FUNCTION_WORDS for i, m in enumerate(in_q)]
-    match_pos = [i for i, m in enumerate(content_match) if m]
-    total_matches = max(1, len(match_pos))
-    spans: list[tuple[int, int]] = []
-    rows: list[npt.NDArray[np.float32]] = []
-    lex: list[tuple[int, int, int, int]] = []
-    keys = [t.key if t.is_word else t.text for t in toks]
-    # Prefix counts of words and of question words, to tell spans made only of question words.
-    words_in = [0]
-    q_words_in = [0]
-    for t, m in zip(toks, in_q, strict=True):
-        words_in.append(words_in[-1] + t.is_word)
-        q_words_in.append(q_words_in[-1] + (t.is_word and m))
-    # Hashed identities of the word before / first / last / after, per token (not per span).
-    lex_before = [_lex_id(keys[i - 1] if i > 0 else "<s>", 0) for i in range(n)]
-    lex_first = [_lex_id(k, 1) for k in keys]
-    lex_last = [_lex_id(k, 2) for k in keys]
-    lex_after = [_lex_id(keys[j] if j < n else "</s>", 3) for j in range(1, n + 1)]
-    for i in range(n):
-        if not toks[i].is_word:
-            continue
-        commas = 0
-        for j in range(i + 1, min(n, i + MAX_SPAN) + 1):
-            last = toks[j - 1]
-            if last.text in _STRONG_PUNCT:
-                break
-            if not last.is_word:
-                commas += 1
-                continue  # spans end on a word
-            if q_words_in[j] - q_words_in[i] == words_in[j] - words_in[i]:
-                continue  # every word is the question's own: never the answer
-            spans.append((i, j))
-            rows.append(_features(toks, i, j, commas, in_q, match_pos, total_matches, q, ctx))
-            lex.append((lex_before[i], lex_first[i], lex_last[j - 1], lex_after[j - 1]))
-    if not rows:
-        return [], SpanFeatures.empty()
-    return spans, SpanFeatures(np.stack(rows), np.asarray(lex, dtype=np.int32))
+    if n == 0:
+        return np.zeros((0, 2), np.int64), SpanFeatures.empty()
+    word = _flags(toks, lambda t: t.is_word)
+    digit = _flags(toks, lambda t: t.is_digit)
+    upper = _flags(toks, lambda t: t.is_upper)
+    in_q = _flags(toks, lambda t: t.is_word and (t.key if q.accented else t.folded) in q.keys)
+    func = _flags(toks, lambda t: t.key in _FUNCTION_WORDS)
+    content = in_q & ~func
+    # Spans start and end on a word, never cross strong punctuation, and are not made only of
+    # the question's own words (never the answer).
+    i_grid, length = np.meshgrid(np.arange(n), np.arange(1, MAX_SPAN + 1), indexing="ij")
+    i_all, j_all = i_grid.ravel(), (i_grid + length).ravel()
+    keep = j_all <= n
+    i_all, j_all = i_all[keep], j_all[keep]
+    p_word, p_q = _prefix(word), _prefix(in_q)
+    p_strong = _prefix(_flags(toks, lambda t: t.text in _STRONG_PUNCT))
+    keep = (
+        word[i_all]
+        & word[j_all - 1]
+        & (p_strong[j_all] == p_strong[i_all])
+        & ((p_q[j_all] - p_q[i_all]) != (p_word[j_all] - p_word[i_all]))
+    )
+    i, j = i_all[keep], j_all[keep]
+    m = len(i)
+    if m == 0:
+        return np.zeros((0, 2), np.int64), SpanFeatures.empty()
 
+    def words_with(flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+        p = _prefix(flags & word)
+        counts: npt.NDArray[np.int64] = p[j] - p[i]
+        return counts
 
-def _features(
-    toks: list[Token],
-    i: int,
-    j: int,
-    commas: int,
-    in_q: list[bool],
-    match_pos: list[int],
-    total_matches: int,
-    q: QuestionView,
-    ctx: SentenceContext,
-) -> npt.NDArray[np.float32]:
-    f = np.zeros(N_FEATURES, dtype=np.float32)
+    f = np.zeros((m, N_FEATURES), dtype=np.float32)
+    rows = np.arange(m)
     ix = _INDEX
-    length = j - i
-    words = [t for t in toks[i:j] if t.is_word]
-    f[ix["bias"]] = 1.0
-    lb = _bucket(length, _LEN_BUCKETS)
-    f[_at("len", lb)] = 1.0
-    overlap = sum(in_q[i:j]) / max(1, len(words))
-    f[_at("overlap", 0 if overlap == 0 else 1 if overlap <= 0.34 else 2 if overlap <= 0.67 else 3)] = 1.0
-    f[ix["inner_comma"]] = 1.0 if commas else 0.0
-    f[ix["inner_comma2"]] = 1.0 if commas > 1 else 0.0
-    f[ix["at_sent_start"]] = 1.0 if i == 0 else 0.0
-    f[ix["at_sent_end"]] = 1.0 if j == len(toks) or (j == len(toks) - 1 and not toks[-1].is_word) else 0.0
-    f[ix["after_punct"]] = 1.0 if i > 0 and not toks[i - 1].is_word else 0.0
-    f[ix["before_punct"]] = 1.0 if j < len(toks) and not toks[j].is_word else 0.0
-    f[ix["left_in_q"]] = 1.0 if i > 0 and in_q[i - 1] else 0.0
-    f[ix["right_in_q"]] = 1.0 if j < len(toks) and in_q[j] else 0.0
-    left = [i - p - 1 for p in match_pos if p < i]
-    right = [p - j for p in match_pos if p >= j]
-    dl = min(left) if left else 10_000
-    dr = min(right) if right else 10_000
-    f[_at("dist_left", _bucket(dl, _DIST_BUCKETS))] = 1.0
-    f[_at("dist_right", _bucket(dr, _DIST_BUCKETS))] = 1.0
-    f[ix["no_match_in_sentence"]] = 1.0 if not match_pos else 0.0
-    f[ix["frac_matches_left"]] = len(left) / total_matches
-    f[ix["frac_matches_right"]] = len(right) / total_matches
-    first, last = words[0], words[-1]
+    span_len = j - i
+    n_words = p_word[j] - p_word[i]
+    commas = span_len - n_words
+    f[:, ix["bias"]] = 1.0
+    len_bucket = np.searchsorted(_LEN_BUCKETS, span_len, side="left")
+    f[rows, _LEN_COLS[len_bucket]] = 1.0
+    overlap = (p_q[j] - p_q[i]) / np.maximum(1, n_words)
+    overlap_bucket = np.where(overlap == 0, 0, np.where(overlap <= 0.34, 1, np.where(overlap <= 0.67, 2, 3)))
+    f[rows, _OVERLAP_COLS[overlap_bucket]] = 1.0
+    f[:, ix["inner_comma"]] = commas > 0
+    f[:, ix["inner_comma2"]] = commas > 1
+    f[:, ix["at_sent_start"]] = i == 0
+    f[:, ix["at_sent_end"]] = (j == n) | ((j == n - 1) & (not toks[-1].is_word))
+    before_ok, after_ok = i > 0, j < n
+    f[:, ix["after_punct"]] = before_ok & ~word[np.maximum(i - 1, 0)]
+    f[:, ix["before_punct"]] = after_ok & ~word[np.minimum(j, n - 1)]
+    f[:, ix["left_in_q"]] = before_ok & in_q[np.maximum(i - 1, 0)]
+    f[:, ix["right_in_q"]] = after_ok & in_q[np.minimum(j, n - 1)]
+    # Distances to the nearest question word on each side, and how many lie on each side.
+    p_content = _prefix(content)
+    total = int(p_content[-1])
+    positions = np.arange(n)
+    last_before = np.maximum.accumulate(np.where(content, positions, -1))  # last match at or before k
+    prev_match = np.concatenate(([-1], last_before))[i]  # last match before i
+    next_from = np.minimum.accumulate(np.where(content, positions, n)[::-1])[::-1]
+    next_match = np.concatenate((next_from, [n]))[j]  # first match at or after j
+    dist_left = np.where(prev_match >= 0, i - prev_match - 1, 10_000)
+    dist_right = np.where(next_match < n, next_match - j, 10_000)
+    f[rows, _DIST_LEFT_COLS[np.searchsorted(_DIST_BUCKETS, dist_left, side="left")]] = 1.0
+    f[rows, _DIST_RIGHT_COLS[np.searchsorted(_DIST_BUCKETS, dist_right, side="left")]] = 1.0
+    n_left = p_content[i]
+    n_right = total - p_content[j]
+    f[:, ix["no_match_in_sentence"]] = total == 0
+    f[:, ix["frac_matches_left"]] = n_left / max(1, total)
+    f[:, ix["frac_matches_right"]] = n_right / max(1, total)
+    # Categories of the span's words.
+    has_digit = words_with(digit) > 0
+    slash = _flags(toks, lambda t: "/" in t.text)
+    date_word = _flags(toks, lambda t: t.key in _DATE_WORDS)
+    dash_number = _flags(toks, lambda t: "-" in t.text and t.is_digit)
+    unit_word = _flags(toks, lambda t: t.key in _UNIT_WORDS or t.text.endswith("%"))
+    not_name = ~(upper & ~digit)
     cats = {
-        "digit": any(t.is_digit for t in words),
-        "upper1": first.is_upper,
-        "allupper": all(t.is_upper or t.is_digit for t in words),
-        "date": (any(t.is_digit for t in words) and any(t.key in _DATE_WORDS or "/" in t.text for t in words))
-        or any("/" in t.text or ("-" in t.text and t.is_digit) for t in words),
-        "unit": any(t.is_digit for t in words)
-        and any(t.key in _UNIT_WORDS or t.text.endswith("%") for t in words),
-        "placeprep": i > 0 and toks[i - 1].key in _PLACE_PREP,
-        "org": first.key in _ORG_HEADS,
-        "func_first": first.key in _FUNCTION_WORDS,
-        "func_last": last.key in _FUNCTION_WORDS,
+        "digit": has_digit,
+        "upper1": upper[i],
+        "allupper": words_with(~(upper | digit)) == 0,
+        "date": (has_digit & (words_with(date_word | slash) > 0)) | (words_with(slash | dash_number) > 0),
+        "unit": has_digit & (words_with(unit_word) > 0),
+        "placeprep": before_ok & _flags(toks, lambda t: t.key in _PLACE_PREP)[np.maximum(i - 1, 0)],
+        "org": _flags(toks, lambda t: t.key in _ORG_HEADS)[i],
+        "func_first": func[i],
+        "func_last": func[j - 1],
         # A Vietnamese personal name: 2-4 capitalised syllables starting with a common surname.
-        "person": 2 <= len(words) <= 4
-        and first.key in _SURNAMES
-        and all(t.is_upper and not t.is_digit for t in words),
-        "num_first": first.is_digit,
+        "person": (n_words >= 2)
+        & (n_words <= 4)
+        & _flags(toks, lambda t: t.key in _SURNAMES)[i]
+        & (words_with(not_name) == 0),
+        "num_first": digit[i],
     }
+    qt = q.qtype.value
     for c, on in cats.items():
-        if on:
-            f[ix[c]] = 1.0
-            f[_at(q.qtype.value, c)] = 1.0
-    f[_at(q.qtype.value, "len", lb)] = 1.0
-    f[_at(q.qtype.value, "dist_left_near")] = 1.0 if dl <= 2 else 0.0
-    f[_at(q.qtype.value, "dist_right_near")] = 1.0 if dr <= 2 else 0.0
-    f[ix["wh_start_span_left"]] = 1.0 if q.wh_pos < 0.3 and len(right) > len(left) else 0.0
-    f[ix["wh_end_span_right"]] = 1.0 if q.wh_pos > 0.7 and len(left) > len(right) else 0.0
-    f[ix["sent_lex"]] = ctx.lex
-    f[ix["sent_cos"]] = ctx.cos
-    f[ix["sent_rank0" if ctx.rank == 0 else "sent_rank1" if ctx.rank == 1 else "sent_rank2plus"]] = 1.0
-    f[ix["passage_rrf"]] = ctx.passage
-    return f
+        f[:, ix[c]] = on
+        f[:, _at(qt, c)] = on
+    f[rows, np.asarray([_at(qt, "len", b) for b in range(len(_LEN_BUCKETS) + 1)])[len_bucket]] = 1.0
+    f[:, _at(qt, "dist_left_near")] = dist_left <= 2
+    f[:, _at(qt, "dist_right_near")] = dist_right <= 2
+    f[:, ix["wh_start_span_left"]] = (q.wh_pos < 0.3) & (n_right > n_left)
+    f[:, ix["wh_end_span_right"]] = (q.wh_pos > 0.7) & (n_left > n_right)
+    f[:, ix["sent_lex"]] = ctx.lex
+    f[:, ix["sent_cos"]] = ctx.cos
+    f[:, ix["sent_rank0" if ctx.rank == 0 else "sent_rank1" if ctx.rank == 1 else "sent_rank2plus"]] = 1.0
+    f[:, ix["passage_rrf"]] = ctx.passage
+    # Hashed identities of the word before / first / last / after each span.
+    keys = [t.key if t.is_word else t.text for t in toks]
+    lex_before = np.asarray([_lex_id(keys[k - 1] if k > 0 else "<s>", 0) for k in range(n)], np.int32)
+    lex_first = np.asarray([_lex_id(k, 1) for k in keys], np.int32)
+    lex_last = np.asarray([_lex_id(k, 2) for k in keys], np.int32)
+    lex_after = np.asarray([_lex_id(keys[k] if k < n else "</s>", 3) for k in range(1, n + 1)], np.int32)
+    lex = np.stack([lex_before[i], lex_first[i], lex_last[j - 1], lex_after[j - 1]], axis=1)
+    return np.stack([i, j], axis=1), SpanFeatures(f, lex)
+
+
+_LEN_COLS = np.asarray([_at("len", b) for b in range(len(_LEN_BUCKETS) + 1)])
+_OVERLAP_COLS = np.asarray([_at("overlap", b) for b in range(4)])
+_DIST_LEFT_COLS = np.asarray([_at("dist_left", b) for b in range(len(_DIST_BUCKETS) + 1)])
+_DIST_RIGHT_COLS = np.asarray([_at("dist_right", b) for b in range(len(_DIST_BUCKETS) + 1)])
