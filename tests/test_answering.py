@@ -145,3 +145,28 @@ def test_near_duplicate_articles_are_cited_once(tmp_path, model_cache) -> None: 
     answer = qa.ask("Nghệ An đã giảm được bao nhiêu biên chế từ 2015 đến 2018?")
     quotes = [c.quote for c in answer.citations]
     assert len(quotes) == len(set(quotes))
+
+
+def test_overlapped_sentence_encoding_reads_the_same(seed_qa) -> None:  # type: ignore[no-untyped-def]
+    """Encoding the shortlisted sentences on another thread while the spans are featurised gives
+    exactly the spans and scores of doing it first (on real seed questions, typed and not)."""
+    answerer = seed_qa.answerer
+    reader = answerer.reader
+    questions = [json.loads(line)["question"] for line in (EVALS / "seed.jsonl").open(encoding="utf-8")][::3]
+    assert len(questions) >= 50
+    try:
+        for question in questions:
+            found = answerer.retriever.retrieve(question, k=8)
+            passages = answerer.passages(found.hits)
+            results = []
+            for parallel in (False, True):
+                reader.parallel = parallel
+                results.append(
+                    [
+                        (p.doc_id, p.start, p.end, p.score, p.cos)
+                        for p in reader.read(found.reading, passages, top=20)
+                    ]
+                )
+            assert results[0] == results[1], question
+    finally:
+        reader.parallel = True

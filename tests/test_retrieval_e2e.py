@@ -74,7 +74,9 @@ def test_retrieve_restores_diacritics_once_from_the_search_itself(seed_qa, monke
     restore = retriever.restore
     monkeypatch.setattr(retriever, "restore", lambda q, *a, **kw: calls.append(q) or restore(q, *a, **kw))
     for mode in ("hybrid", "dense", "bm25"):
-        found = retriever.retrieve("ai chu tri hoi thao gop y de an to chuc bo may huyen Vinh Tuong", k=5, mode=mode)
+        found = retriever.retrieve(
+            "ai chu tri hoi thao gop y de an to chuc bo may huyen Vinh Tuong", k=5, mode=mode
+        )
         assert "chủ trì" in found.reading and "hội thảo" in found.reading, (mode, found.reading)
         assert found.hits[0].doc_id == SEED_DOCS["000"]
     assert len(calls) == 3

@@ -15,6 +15,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,7 @@ from ttqa.answering.spans import (
     QuestionView,
     SentenceContext,
     SpanFeatures,
+    set_sentence_evidence,
     span_candidates,
     tokens_of,
 )
@@ -110,14 +112,16 @@ class Reader:
         *,
         max_sentences: int = 4,
         typed_sentences: int = 12,
-        embed_sentences: int = 4,
+        embed_sentences: int = 2,
         cache_size: int = 20_000,
+        parallel: bool = True,
     ) -> None:
         self.embedder = embedder
         self.ranker = ranker or SpanRanker.bundled()
         self.max_sentences = max_sentences
         self.typed_sentences = typed_sentences
         self.embed_sentences = embed_sentences
+        self.parallel = parallel
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()  # readers run concurrently (HTTP API threads)
@@ -189,44 +193,73 @@ class Reader:
                 sents.append((p, s, e, lexical_score(q, p.text[s:e])))
         if not sents:
             return Candidates.empty()
-        # 2. Dense similarity for the lexically best sentences.
+        # 2. Dense similarity for the lexically best sentences, and 3. span candidates in the
+        # best sentences. Typed questions (ai, bao nhiêu, khi nào) look further: the sentence
+        # holding a name or a number is often short and shares few words with the question.
         order = sorted(range(len(sents)), key=lambda i: -(sents[i][3] + 0.3 * sents[i][0].score))
         shortlist = order[: self.embed_sentences]
-        cos: dict[int, float] = {}
-        if self.embedder is not None and shortlist:
-            texts = [sents[i][0].text[sents[i][1] : sents[i][2]] for i in shortlist]
-            cos = dict(zip(shortlist, self._cosines(question, texts, query_vector), strict=True))
-        ranked = sorted(
-            shortlist, key=lambda i: -(sents[i][3] + 2.0 * cos.get(i, 0.0) + 0.3 * sents[i][0].score)
-        )
-        ranked += order[self.embed_sentences :]
-        # 3. Span candidates in the best sentences.
-        # Typed questions (ai, bao nhiêu, khi nào) look further: the sentence holding a name or a
-        # number is often short and shares few words with the question.
         depth = self.typed_sentences if q.qtype in _TYPED else self.max_sentences
-        blocks: list[SpanFeatures] = []
-        offsets: list[npt.NDArray[np.int64]] = []
-        sources: list[ReadSentence] = []
-        for rank, i in enumerate(ranked[:depth]):
+        texts = [sents[i][0].text[sents[i][1] : sents[i][2]] for i in shortlist]
+        embed = self.embedder is not None and bool(shortlist)
+        pending: Future[list[float]] | None = None
+        if embed and self.parallel and depth >= len(shortlist):
+            # The sentences read do not depend on the similarities (only the order of the
+            # shortlist does): encode them on another core while the spans are featurised.
+            pending = _POOL.submit(self._cosines, question, texts, query_vector)
+            cos: dict[int, float] = {}
+        elif embed:
+            cos = dict(zip(shortlist, self._cosines(question, texts, query_vector), strict=True))
+        else:
+            cos = {}
+
+        def ranking() -> list[int]:
+            by_cos = sorted(
+                shortlist, key=lambda i: -(sents[i][3] + 2.0 * cos.get(i, 0.0) + 0.3 * sents[i][0].score)
+            )
+            return by_cos + order[len(shortlist) :]
+
+        read = order[:depth] if pending is not None else ranking()[:depth]
+        found: dict[int, tuple[SpanFeatures, npt.NDArray[np.int64]]] = {}
+        for rank, i in enumerate(read):
             p, s, e, lex = sents[i]
             toks = tokens_of(p.text[s:e])
-            spans, feats = span_candidates(
-                toks, q, SentenceContext(lex=lex, cos=cos.get(i, 0.0), rank=rank, passage=p.score)
-            )
+            ctx = SentenceContext(lex=lex, cos=cos.get(i, 0.0), rank=rank, passage=p.score)
+            spans, feats = span_candidates(toks, q, ctx)
             if not len(spans):
                 continue
             tok_start = np.fromiter((t.start for t in toks), np.int64, len(toks))
             tok_end = np.fromiter((t.end for t in toks), np.int64, len(toks))
             block = np.empty((len(spans), 3), np.int64)
-            block[:, 0] = len(sources)
             block[:, 1] = s + tok_start[spans[:, 0]]
             block[:, 2] = s + tok_end[spans[:, 1] - 1]
+            found[i] = (feats, block)
+        if pending is not None:
+            cos = dict(zip(shortlist, pending.result(), strict=True))
+            final = ranking()[:depth]
+            for rank, i in enumerate(final):
+                if i in found:  # the similarity and the rank, now known
+                    set_sentence_evidence(found[i][0], cos=cos.get(i, 0.0), rank=rank)
+        else:
+            final = read
+        blocks: list[SpanFeatures] = []
+        offsets: list[npt.NDArray[np.int64]] = []
+        sources: list[ReadSentence] = []
+        for i in final:
+            if i not in found:
+                continue
+            feats, block = found[i]
+            block[:, 0] = len(sources)
+            p, s, e, lex = sents[i]
             offsets.append(block)
             blocks.append(feats)
             sources.append(ReadSentence(p, s, e, lex, cos.get(i)))
         if not blocks:
             return Candidates.empty()
         return Candidates(sources, np.concatenate(offsets), SpanFeatures.concat(blocks))
+
+
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ttqa-reader")
+"""Sentence encodings that overlap the span features (ONNX Runtime runs without the GIL)."""
 
 
 @dataclass(slots=True)

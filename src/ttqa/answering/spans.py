@@ -436,6 +436,16 @@ def span_candidates(
     return np.stack([i, j], axis=1), SpanFeatures(f, lex)
 
 
+def set_sentence_evidence(features: SpanFeatures, *, cos: float, rank: int) -> None:
+    """Rewrite, in place, the sentence similarity and rank columns of a sentence's span features
+    (computed before the similarity was known): the same rows as with the final context."""
+    dense = features.dense
+    dense[:, _INDEX["sent_cos"]] = cos
+    for name in ("sent_rank0", "sent_rank1", "sent_rank2plus"):
+        dense[:, _INDEX[name]] = 0.0
+    dense[:, _INDEX["sent_rank0" if rank == 0 else "sent_rank1" if rank == 1 else "sent_rank2plus"]] = 1.0
+
+
 _LEN_COLS = np.asarray([_at("len", b) for b in range(len(_LEN_BUCKETS) + 1)])
 _OVERLAP_COLS = np.asarray([_at("overlap", b) for b in range(4)])
 _DIST_LEFT_COLS = np.asarray([_at("dist_left", b) for b in range(len(_DIST_BUCKETS) + 1)])
