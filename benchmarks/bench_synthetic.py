@@ -1,15 +1,21 @@
-"""Synthetic indexes of any size, grown from a real one (the 606-article index).
+"""Synthetic indexes of any size, grown from a real one (the 606- or the 35,440-article index).
 
-Row ``i < n_real`` is real row ``i`` (its e5 vector, its text); every further row is a
-**random unit vector** for the dense index and a **repeat of real row ``i mod n_real``'s text**
-for BM25 (and for the document store, as copy ``i // n_real`` of that article). Real questions
-therefore still find real passages, while every index holds ``n`` rows.
+Row ``i < n_real`` is real row ``i`` (its e5 vector, its text); every further row is a **repeat of
+real row ``i mod n_real``'s text** for BM25 (and for the document store, as copy ``i // n_real``
+of that article), and for the dense index, by ``$TTQA_BENCH_SYNTHETIC``:
+
+* ``random`` (default): a random unit vector — the worst case for a graph index (no structure);
+* ``jitter``: real row ``i mod n_real``'s vector plus Gaussian noise, renormalised to cosine ~0.9
+  with it — the real data's clusters, each row copied with a perturbation.
+
+Real questions therefore still find real passages, while every index holds ``n`` rows.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,7 +35,26 @@ from ttqa.qa import QA
 from ttqa.retrieval import Retriever
 
 Vectors = npt.NDArray[np.float32]
-KIND_NOTE = "first n_real rows real; the rest random unit vectors (dense) and repeated real texts (BM25)"
+KIND_ENV = "TTQA_BENCH_SYNTHETIC"
+JITTER_COS = 0.9
+"""Cosine between a jittered copy and its real row."""
+
+
+def synthetic_kind() -> str:
+    kind = os.environ.get(KIND_ENV, "random")
+    if kind not in ("random", "jitter"):
+        raise SystemExit(f"{KIND_ENV}={kind!r}: use random or jitter")
+    return kind
+
+
+def kind_note(kind: str | None = None) -> str:
+    kind = kind or synthetic_kind()
+    dense = (
+        "random unit vectors"
+        if kind == "random"
+        else f"real vectors plus noise (cosine {JITTER_COS} to the row they copy)"
+    )
+    return f"first n_real rows real; the rest {dense} (dense) and repeated real texts (BM25)"
 
 
 @dataclass(slots=True)
@@ -65,9 +90,14 @@ def synthetic_vectors(base: Base, n: int, seed: int = 0) -> Vectors:
     m = min(n, base.n_real)
     out[:m] = base.vectors[:m]
     rng = np.random.default_rng(seed)
+    jitter = synthetic_kind() == "jitter"
+    # Noise of norm t orthogonal (in expectation) to a unit row: cosine 1 / sqrt(1 + t^2).
+    sigma = float(np.sqrt(1.0 / JITTER_COS**2 - 1.0) / np.sqrt(dim))
     for lo in range(m, n, 100_000):
         hi = min(n, lo + 100_000)
         block = rng.standard_normal((hi - lo, dim), dtype=np.float32)
+        if jitter:
+            block = base.vectors[np.arange(lo, hi) % base.n_real] + sigma * block
         block /= np.linalg.norm(block, axis=1, keepdims=True)
         out[lo:hi] = block
     return out
@@ -98,7 +128,9 @@ def synthetic_store(base: Base, n: int) -> DocumentStore:
 
 
 def synthetic_dir(work: Path, base: Base, n: int, exact_max: int) -> Path:
-    return work / f"synthetic-{base.manifest.embedder}-{n}-x{exact_max}"
+    kind = synthetic_kind()
+    tag = "" if kind == "random" else f"-{kind}"
+    return work / f"synthetic-{base.manifest.embedder}-{base.n_real}-{n}-x{exact_max}{tag}"
 
 
 def cached_build(folder: Path, base: Base) -> dict[str, Any] | None:
@@ -132,7 +164,7 @@ def build_synthetic(base: Base, n: int, folder: Path, exact_max: int, seed: int 
     result: dict[str, Any] = {
         "n": n,
         "n_real": min(n, base.n_real),
-        "synthetic": KIND_NOTE if n > base.n_real else "all rows real",
+        "synthetic": kind_note() if n > base.n_real else "all rows real",
         "base_index": str(base.index_dir),
         "base_version": base.version,
         "embedder": base.manifest.embedder,

@@ -300,9 +300,11 @@ class Bench:
         path35, _ = self.index_35k()
         if path35 is not None:
             targets.append(("35,440 articles", self._loader(path35), str(path35)))
-        if args.synthetic_n and news is not None and index_status(news)[0]:
+        grow_from = args.synthetic_base or news
+        if args.synthetic_n and grow_from is not None and index_status(grow_from)[0]:
             n = args.synthetic_n
-            targets.append((f"{n:,} chunks (synthetic)", self._synthetic_loader(news, n), "synthetic"))
+            label = f"{n:,} chunks (synthetic, {args.synthetic_kind})"
+            targets.append((label, self._synthetic_loader(grow_from, n), "synthetic"))
         rows: list[Row] = []
         for label, load, where in targets:
             assert load is not None
@@ -363,14 +365,14 @@ class Bench:
 
     def _synthetic_loader(self, news: Path, n: int) -> Callable[[], QA]:
         def load() -> QA:
-            from bench_synthetic import load_base, synthetic_dir, synthetic_qa
+            from bench_synthetic import kind_note, load_base, synthetic_dir, synthetic_qa
 
             base = load_base(news)
             folder = synthetic_dir(self.args.work, base, n, self.args.exact_max)
             self._ensure_synthetic(news, n, folder)
             self.note(
-                f"{n:,}-chunk index is synthetic: the {base.n_real:,} real chunks of the 606-article "
-                "index, then random unit vectors (dense) with the real chunk texts repeated (BM25)"
+                f"{n:,}-chunk index is synthetic, grown from the {base.n_real:,} real chunks of {news}: "
+                + kind_note()
             )
             return synthetic_qa(base, n, folder, self.embedder(base.manifest.embedder))
 
@@ -753,6 +755,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--synthetic-n", type=int, help="Chunks of the synthetic latency index (quick 100k, else 1M)."
     )
     ap.add_argument(
+        "--synthetic-kind",
+        choices=["random", "jitter"],
+        default="random",
+        help="Dense rows beyond the real ones: random unit vectors, or real ones plus noise.",
+    )
+    ap.add_argument(
+        "--synthetic-base",
+        type=Path,
+        help="Index the synthetic latency index grows from (default: the 606-article index).",
+    )
+    ap.add_argument(
         "--scale-sizes", type=int, nargs="+", help="Scale-curve sizes (quick 1k..100k, else 1k..1M)."
     )
     ap.add_argument(
@@ -784,6 +797,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args.coldstart_repeats = args.coldstart_repeats or (1 if q else 3)
     if args.exact_max != DEFAULT_EXACT_MAX:
         os.environ["TTQA_DENSE_EXACT_MAX"] = str(args.exact_max)  # the workers' builds too
+    os.environ["TTQA_BENCH_SYNTHETIC"] = args.synthetic_kind  # the workers' builds too
     args.work.mkdir(parents=True, exist_ok=True)
     bench = Bench(args)
     t0 = time.perf_counter()
