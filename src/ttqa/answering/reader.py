@@ -15,7 +15,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +35,7 @@ from ttqa.answering.spans import (
     span_candidates,
     tokens_of,
 )
+from ttqa.concurrency import BACKGROUND
 from ttqa.embedding.base import Embedder, Vectors
 from ttqa.textnorm import has_diacritics, nfc, tokenize, tokenize_folded
 
@@ -205,7 +206,7 @@ class Reader:
         if embed and self.parallel and depth >= len(shortlist):
             # The sentences read do not depend on the similarities (only the order of the
             # shortlist does): encode them on another core while the spans are featurised.
-            pending = _POOL.submit(self._cosines, question, texts, query_vector)
+            pending = BACKGROUND.submit(self._cosines, question, texts, query_vector)
             cos: dict[int, float] = {}
         elif embed:
             cos = dict(zip(shortlist, self._cosines(question, texts, query_vector), strict=True))
@@ -256,10 +257,6 @@ class Reader:
         if not blocks:
             return Candidates.empty()
         return Candidates(sources, np.concatenate(offsets), SpanFeatures.concat(blocks))
-
-
-_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ttqa-reader")
-"""Sentence encodings that overlap the span features (ONNX Runtime runs without the GIL)."""
 
 
 @dataclass(slots=True)
