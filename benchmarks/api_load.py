@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import os
 import platform
 import socket
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bench_common import percentile
+from bench_common import load_questions, percentile, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,18 +41,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def load_questions(path: Path) -> list[str]:
-    out = []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                row = json.loads(line)
-                out.append(row["question"] if isinstance(row, dict) else str(row))
-    if not out:
-        raise SystemExit(f"no questions in {path}")
-    return out
 
 
 class QuestionMix:
@@ -164,7 +151,7 @@ def main() -> None:
 
     if not (args.index / "CURRENT").is_file():
         raise SystemExit(f"no index in {args.index}: build it with `ttqa index --corpus corpus --index ...`")
-    questions = load_questions(args.questions)
+    questions = load_questions([args.questions])
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     t0 = time.monotonic()
@@ -218,8 +205,7 @@ def main() -> None:
         "results": results,
     }
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        write_json(args.out, report)
         print(f"wrote {args.out}")
 
 

@@ -61,6 +61,12 @@ class QuestionStream:
         return out
 
 
+def write_json(path: Path, data: Any) -> None:
+    """``data`` as indented UTF-8 JSON in ``path`` (parents created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (``q`` in 0..100)."""
     if not values:

@@ -15,6 +15,8 @@ import json
 import time
 from pathlib import Path
 
+from bench_common import write_json
+
 from ttqa.chunking import ChunkingParams
 from ttqa.evaluation.datasets import load_any
 from ttqa.evaluation.runner import OpenEvaluation
@@ -53,8 +55,7 @@ def main() -> None:
         results.append(row)
         print(json.dumps(row, ensure_ascii=False))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        write_json(args.out, results)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import statistics
@@ -47,7 +46,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api_load import QuestionMix, free_port, load_questions
-from bench_common import percentile
+from bench_common import percentile, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ("api", "gradio")
@@ -539,8 +538,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"(second half {mem.get('second_half_slope_mb_per_min')} MiB/min)"
             )
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        write_json(args.out, report)
         print(f"wrote {args.out}")
 
 

@@ -374,14 +374,7 @@ def typed_bonus(question: str, texts: Sequence[str]) -> npt.NDArray[np.float32]:
     elif qtype is QType.PERSON:
         asked = set(tokenize(question))
         for i, text in enumerate(texts):
-            words = text.split()
-            if (
-                2 <= len(words) <= 4
-                and tokenize(words[0])[:1]
-                and tokenize(words[0])[0] in _SURNAMES
-                and all(w[:1].isupper() and not w[:1].isdigit() for w in words)
-                and not set(tokenize(text)) <= asked
-            ):
+            if _is_person(text) and not set(tokenize(text)) <= asked:
                 out[i] = TYPED_BONUS
     return out
 
