@@ -145,6 +145,16 @@ def _features(
     f[_at(q.qtype.value, "dist_right_near")] = 1.0 if dr <= 2 else 0.0
     f[ix["wh_start_span_left"]] = 1.0 if q.wh_pos < 0.3 and len(right) > len(left) else 0.0
     f[ix["wh_end_span_right"]] = 1.0 if q.wh_pos > 0.7 and len(left) > len(right) else 0.0
+    mkey = [(t.key if q.accented else t.folded) if t.is_word else "" for t in toks]
+    left = any(mkey[k] in q.slot_before for k in range(max(0, i - 2), i))
+    right = any(mkey[k] in q.slot_after for k in range(j, min(len(toks), j + 2)))
+    if left:
+        f[ix["slot_left"]] = f[_at(q.qtype.value, "slot_left")] = 1.0
+    if right:
+        f[ix["slot_right"]] = f[_at(q.qtype.value, "slot_right")] = 1.0
+    f[ix["slot_head_first"]] = 1.0 if mkey[i] in q.slot_head else 0.0
+    f[ix["slot_head_in"]] = 1.0 if any(mkey[k] in q.slot_head for k in range(i, j)) else 0.0
+    f[ix["slot_after_last"]] = 1.0 if mkey[j - 1] in q.slot_after else 0.0
     f[ix["sent_lex"]] = ctx.lex
     f[ix["sent_cos"]] = ctx.cos
     f[ix["sent_rank0" if ctx.rank == 0 else "sent_rank1" if ctx.rank == 1 else "sent_rank2plus"]] = 1.0

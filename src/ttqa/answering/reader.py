@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ttqa.answering.qtype import QType, question_type, wh_position
+from ttqa.answering.qtype import QType, question_type, wh_position, wh_slot
 from ttqa.answering.ranker import SpanRanker
 from ttqa.answering.sentences import sentences_in
 from ttqa.answering.spans import (
@@ -75,8 +75,15 @@ def question_view(question: str) -> QuestionView:
     accented = has_diacritics(question)
     toks = tokenize(question) if accented else tokenize_folded(question)
     keys = frozenset(t for t in toks if t not in _WH_KEYS)
+    before, head, after = wh_slot(question)
     return QuestionView(
-        keys=keys, accented=accented, qtype=question_type(question), wh_pos=wh_position(question)
+        keys=keys,
+        accented=accented,
+        qtype=question_type(question),
+        wh_pos=wh_position(question),
+        slot_before=before,
+        slot_head=head,
+        slot_after=after,
     )
 
 

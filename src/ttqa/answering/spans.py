@@ -163,6 +163,10 @@ class QuestionView:
     accented: bool
     qtype: QType
     wh_pos: float
+    # The question's words around its question word (:func:`ttqa.answering.qtype.wh_slot`).
+    slot_before: frozenset[str] = frozenset()
+    slot_head: frozenset[str] = frozenset()
+    slot_after: frozenset[str] = frozenset()
 
 
 FEATURE_NAMES: list[str] = []
@@ -248,6 +252,8 @@ def _build_names() -> list[str]:
         names += [_name(q.value, c) for c in _CATS]
         names += [_name(q.value, "len", i) for i in range(len(_LEN_BUCKETS) + 1)]
         names += [_name(q.value, "dist_left_near"), _name(q.value, "dist_right_near")]
+        names += [_name(q.value, "slot_left"), _name(q.value, "slot_right")]
+    names += ["slot_left", "slot_right", "slot_head_first", "slot_head_in", "slot_after_last"]
     names += ["sent_lex", "sent_cos", "sent_rank0", "sent_rank1", "sent_rank2plus", "passage_rrf"]
     return names
 
@@ -422,6 +428,22 @@ def span_candidates(
     f[:, _at(qt, "dist_right_near")] = dist_right <= 2
     f[:, ix["wh_start_span_left"]] = (q.wh_pos < 0.3) & (n_right > n_left)
     f[:, ix["wh_end_span_right"]] = (q.wh_pos > 0.7) & (n_left > n_right)
+    # The question's words around its question word, next to / inside the span.
+    mkeys = [(t.key if q.accented else t.folded) if t.is_word else "" for t in toks]
+    in_before = np.fromiter((k in q.slot_before for k in mkeys), np.bool_, n)
+    in_after = np.fromiter((k in q.slot_after for k in mkeys), np.bool_, n)
+    in_head = np.fromiter((k in q.slot_head for k in mkeys), np.bool_, n)
+    pad_b = np.concatenate(([False, False], in_before))  # pad_b[k + 2] = in_before[k]
+    pad_a = np.concatenate((in_after, [False, False]))
+    slot_left = pad_b[i + 1] | pad_b[i]  # token i-1 or i-2
+    slot_right = pad_a[j] | pad_a[j + 1]  # token j or j+1
+    f[:, ix["slot_left"]] = slot_left
+    f[:, ix["slot_right"]] = slot_right
+    f[:, _at(qt, "slot_left")] = slot_left
+    f[:, _at(qt, "slot_right")] = slot_right
+    f[:, ix["slot_head_first"]] = in_head[i]
+    f[:, ix["slot_head_in"]] = words_with(in_head) > 0
+    f[:, ix["slot_after_last"]] = in_after[j - 1]
     f[:, ix["sent_lex"]] = ctx.lex
     f[:, ix["sent_cos"]] = ctx.cos
     f[:, ix["sent_rank0" if ctx.rank == 0 else "sent_rank1" if ctx.rank == 1 else "sent_rank2plus"]] = 1.0
