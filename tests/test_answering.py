@@ -8,7 +8,7 @@ import pytest
 
 from conftest import EVALS
 from ttqa.answering.qtype import QType, question_type
-from ttqa.answering.reader import Passage, Reader
+from ttqa.answering.reader import Passage, Reader, clip_sentence
 from ttqa.answering.sentences import sentence_spans
 from ttqa.evaluation.datasets import load_jsonl
 
@@ -170,3 +170,10 @@ def test_overlapped_sentence_encoding_reads_the_same(seed_qa) -> None:  # type: 
             assert results[0] == results[1], question
     finally:
         reader.parallel = True
+
+
+def test_sentences_are_clipped_at_a_space_for_encoding() -> None:
+    text = "Đồng chí Đàm Hữu Khanh – Phó Bí thư Thường trực Huyện ủy chủ trì hội thảo."
+    assert clip_sentence(text, 0) == text and clip_sentence(text, len(text)) == text
+    assert clip_sentence(text, 20) == "Đồng chí Đàm Hữu"
+    assert clip_sentence("Chữkhôngcókhoảngtrắng", 5) == "Chữkh"

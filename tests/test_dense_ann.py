@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import faiss
 import numpy as np
 import numpy.typing as npt
 import pytest
 
-from ttqa.index.dense import DELETED, DENSE, EXACT_MAX_ENV, FaissDenseIndex, HnswParams, recall_at_k
+from ttqa.index.dense import (
+    DELETED,
+    DENSE,
+    EXACT_MAX_ENV,
+    FaissDenseIndex,
+    HnswParams,
+    is_graph_file,
+    recall_at_k,
+)
 
 DIM = 384
 Array = npt.NDArray[np.float32]
@@ -186,6 +195,10 @@ def test_save_load_round_trip(tmp_path: Path, exact_max: int) -> None:
     index.save(tmp_path)
     assert (tmp_path / DENSE).is_file() and not (tmp_path / DELETED).exists()
     ids, scores = index.search(queries, 10)
+    assert is_graph_file(tmp_path / DENSE) == (index.kind == "hnsw")
+    # Default: flat indexes are mapped, graph indexes read into memory.
+    mappable = hasattr(faiss, "IO_FLAG_MMAP_IFC")
+    assert FaissDenseIndex.load(tmp_path).mmapped == (index.kind == "flat" and mappable)
     for mmap in (True, False):
         loaded = FaissDenseIndex.load(tmp_path, mmap=mmap)
         assert loaded.kind == index.kind and loaded.size == index.size and loaded.dim == DIM

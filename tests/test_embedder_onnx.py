@@ -128,3 +128,19 @@ def test_tokenizer_ids_equal_transformers(model_cache: Path) -> None:
             ours.encode_batch([text])[0].ids
             == reference(text, truncation=True, max_length=MAX_SEQ_LENGTH)["input_ids"]
         )
+
+
+def test_bulk_calls_run_on_their_own_session_with_the_same_vectors(
+    model_cache: Path, seed_texts: list[str]
+) -> None:
+    from ttqa.embedding.onnx_backend import BULK_TEXTS
+
+    emb = OnnxEmbedder()
+    texts = (seed_texts * (BULK_TEXTS // len(seed_texts) + 1))[:BULK_TEXTS]
+    small = np.vstack([emb.embed_passages([t]) for t in texts[:5]])
+    runner = emb.runner
+    assert set(runner._sessions) == {False}  # questions and sentences: threads sleep between runs
+    bulk = emb.embed_passages(texts)
+    assert set(runner._sessions) == {False, True}  # an index build: a spinning session beside it
+    assert runner.session(spin=True) is not runner.session(spin=False)
+    np.testing.assert_allclose(bulk[:5], small, atol=1e-6)

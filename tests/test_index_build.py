@@ -163,3 +163,28 @@ def test_dense_index_removes_ids() -> None:
     assert index.remove(np.array([0], dtype=np.int64)) == 1
     ids, _ = index.search(emb.embed_queries(["tinh giản biên chế"]), 3)
     assert 0 not in ids[0].tolist() and index.size == 2
+
+
+def test_bm25_postings_mapped_when_small_and_read_when_large(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ttqa.index import lexical
+    from ttqa.index.lexical import MMAP_MAX_ROWS, BM25Index
+
+    build_index(seed_docs(), tmp_path, CountingEmbedder())
+    version = current_version_dir(tmp_path)
+    assert version is not None
+    n = QA.load(tmp_path, embedder=CountingEmbedder()).retriever.bm25.size
+    question = "Nghệ An đã giảm được bao nhiêu biên chế?"
+    loaded = {mmap: BM25Index.load(version, n, mmap=mmap) for mmap in (None, True, False)}
+    assert isinstance(loaded[None]._accented.scores["data"], np.memmap)  # n <= MMAP_MAX_ROWS
+    assert not isinstance(loaded[False]._accented.scores["data"], np.memmap)
+    assert n <= MMAP_MAX_ROWS
+    for index in loaded.values():
+        np.testing.assert_array_equal(index.scores(question), loaded[True].scores(question))
+        assert (
+            index.search("nghe an giam bien che", 3)[0].tolist()
+            == loaded[True].search("nghe an giam bien che", 3)[0].tolist()
+        )
+    monkeypatch.setattr(lexical, "MMAP_MAX_ROWS", n - 1)  # the same index counted as large
+    assert not isinstance(BM25Index.load(version, n)._accented.scores["data"], np.memmap)

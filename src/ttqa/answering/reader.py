@@ -87,6 +87,14 @@ def question_view(question: str) -> QuestionView:
     )
 
 
+def clip_sentence(text: str, max_chars: int) -> str:
+    """``text`` cut at the last space before ``max_chars`` characters (0: uncut)."""
+    if max_chars <= 0 or len(text) <= max_chars:
+        return text
+    cut = text.rfind(" ", 0, max_chars + 1)
+    return text[: cut if cut > 0 else max_chars]
+
+
 def _weight(key: str) -> float:
     if key in _FUNCTION_WORDS:
         return 0.2
@@ -113,6 +121,16 @@ def lexical_score(q: QuestionView, sentence: str) -> float:
 
 
 class Reader:
+    """Scores sentences and spans of the passages (see the module notes).
+
+    ``embed_sentences``: how many of the lexically best sentences get an e5 similarity to the
+    question (encoded on a second thread while the spans are featurised); ``sentence_chars``:
+    a sentence is encoded up to this many characters (cut at a space; 0: whole). Encoding
+    costs ~10 ms per 50 tokens here, and a news sentence can run to 150; the first 300
+    characters (~65 tokens) kept seed and domain EM unchanged (seed F1 22.5 -> 23.1) and cut
+    ``qa.ask`` p95 at 35,440 articles from 79 to 74 ms (slowest tenth, domain questions).
+    """
+
     def __init__(
         self,
         embedder: Embedder | None,
@@ -123,6 +141,7 @@ class Reader:
         embed_sentences: int = 2,
         cache_size: int = 20_000,
         parallel: bool = True,
+        sentence_chars: int = 300,
     ) -> None:
         self.embedder = embedder
         self.ranker = ranker or SpanRanker.bundled()
@@ -130,6 +149,7 @@ class Reader:
         self.typed_sentences = typed_sentences
         self.embed_sentences = embed_sentences
         self.parallel = parallel
+        self.sentence_chars = sentence_chars
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()  # readers run concurrently (HTTP API threads)
@@ -175,7 +195,8 @@ class Reader:
     def _cosines(self, question: str, texts: Sequence[str], query_vector: Vectors | None) -> list[float]:
         assert self.embedder is not None
         qv = query_vector if query_vector is not None else self.embedder.embed_queries([question])
-        sims = self._sentence_vectors(texts) @ np.asarray(qv, dtype=np.float32).reshape(-1)
+        clipped = [clip_sentence(t, self.sentence_chars) for t in texts]
+        sims = self._sentence_vectors(clipped) @ np.asarray(qv, dtype=np.float32).reshape(-1)
         return [float(x) for x in sims.tolist()]
 
     def candidate_features(

@@ -23,6 +23,10 @@ BM25_FOLDED_DIR = "bm25_folded"
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
+MMAP_MAX_ROWS = 250_000
+"""Largest index (rows) whose BM25 postings are memory-mapped rather than read (see ``load``)."""
+
+
 class BM25Index:
     def __init__(self, accented: bm25s.BM25, folded: bm25s.BM25, size: int) -> None:
         self._accented = accented
@@ -61,11 +65,20 @@ class BM25Index:
         self._folded.save(str(directory / BM25_FOLDED_DIR), show_progress=False)
 
     @classmethod
-    def load(cls, directory: Path, size: int) -> BM25Index:
+    def load(cls, directory: Path, size: int, *, mmap: bool | None = None) -> BM25Index:
+        """Open the two fields saved in ``directory``.
+
+        ``mmap``: map the postings instead of reading them; ``None`` (default) maps indexes of up
+        to :data:`MMAP_MAX_ROWS` rows and reads larger ones into memory. A query reads the
+        postings of its syllables, scattered over the file; at 1,000,000 rows (two 710 MB
+        fields) mapped postings whose pages had left the page cache made BM25 p95 45 ms against
+        10 ms read (measured; reading costs ~1.3 s per field at load).
+        """
         if size == 0:
             return cls(bm25s.BM25(), bm25s.BM25(), 0)
-        accented = bm25s.BM25.load(str(directory / BM25_DIR), mmap=True, show_progress=False)
-        folded = bm25s.BM25.load(str(directory / BM25_FOLDED_DIR), mmap=True, show_progress=False)
+        mapped = size <= MMAP_MAX_ROWS if mmap is None else mmap
+        accented = bm25s.BM25.load(str(directory / BM25_DIR), mmap=mapped, show_progress=False)
+        folded = bm25s.BM25.load(str(directory / BM25_FOLDED_DIR), mmap=mapped, show_progress=False)
         return cls(accented, folded, size)
 
 
