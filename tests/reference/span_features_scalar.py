@@ -25,6 +25,7 @@ from ttqa.answering.spans import (
     Token,
     _at,
     _lex_id,
+    bigram_levels,
 )
 
 
@@ -155,6 +156,15 @@ def _features(
     f[ix["slot_head_first"]] = 1.0 if mkey[i] in q.slot_head else 0.0
     f[ix["slot_head_in"]] = 1.0 if any(mkey[k] in q.slot_head for k in range(i, j)) else 0.0
     f[ix["slot_after_last"]] = 1.0 if mkey[j - 1] in q.slot_after else 0.0
+    levels = bigram_levels()
+    if i > 0 and toks[i - 1].is_word:
+        level = levels.get((toks[i - 1].key, toks[i].key), 0)
+        if level:
+            f[ix[f"split_left:{level}"]] = 1.0
+    if j < len(toks) and toks[j].is_word:
+        level = levels.get((toks[j - 1].key, toks[j].key), 0)
+        if level:
+            f[ix[f"split_right:{level}"]] = 1.0
     f[ix["sent_lex"]] = ctx.lex
     f[ix["sent_cos"]] = ctx.cos
     f[ix["sent_rank0" if ctx.rank == 0 else "sent_rank1" if ctx.rank == 1 else "sent_rank2plus"]] = 1.0

@@ -10,10 +10,12 @@ the question's type. A linear model over these features (:mod:`ranker`) scores t
 from __future__ import annotations
 
 import functools
+import gzip
 import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 
 import numpy as np
 import numpy.typing as npt
@@ -254,6 +256,7 @@ def _build_names() -> list[str]:
         names += [_name(q.value, "dist_left_near"), _name(q.value, "dist_right_near")]
         names += [_name(q.value, "slot_left"), _name(q.value, "slot_right")]
     names += ["slot_left", "slot_right", "slot_head_first", "slot_head_in", "slot_after_last"]
+    names += ["split_left:1", "split_left:2", "split_right:1", "split_right:2"]
     names += ["sent_lex", "sent_cos", "sent_rank0", "sent_rank1", "sent_rank2plus", "passage_rrf"]
     return names
 
@@ -261,6 +264,23 @@ def _build_names() -> list[str]:
 FEATURE_NAMES.extend(_build_names())
 _INDEX = {n: i for i, n in enumerate(FEATURE_NAMES)}
 N_FEATURES = len(FEATURE_NAMES)
+
+
+BIGRAMS_FILE = "bigram_pmi.tsv.gz"
+
+
+@functools.cache
+def bigram_levels() -> dict[tuple[str, str], int]:
+    """Syllable pairs that behave like one word, with their level (1: PMI 2.5-4, 2: PMI >= 4),
+    counted in news text by ``scripts/build_bigram_table.py``."""
+    raw = resources.files("ttqa.answering").joinpath(BIGRAMS_FILE).read_bytes()
+    out: dict[tuple[str, str], int] = {}
+    for line in gzip.decompress(raw).decode("utf-8").splitlines():
+        if line and not line.startswith("#"):
+            pair, level = line.split("\t")
+            a, b = pair.split(" ")
+            out[(a, b)] = int(level)
+    return out
 
 
 @functools.cache
@@ -444,6 +464,16 @@ def span_candidates(
     f[:, ix["slot_head_first"]] = in_head[i]
     f[:, ix["slot_head_in"]] = words_with(in_head) > 0
     f[:, ix["slot_after_last"]] = in_after[j - 1]
+    # A span that starts or ends inside a word of several syllables ("kế | hoạch").
+    levels = bigram_levels()
+    bond = np.zeros(n + 1, dtype=np.int64)  # bond[k]: level of the pair (token k-1, token k)
+    for k in range(1, n):
+        if word[k - 1] and word[k]:
+            bond[k] = levels.get((toks[k - 1].key, toks[k].key), 0)
+    left_bond, right_bond = bond[i], bond[j]
+    for level in (1, 2):
+        f[:, ix[_name("split_left", level)]] = left_bond == level
+        f[:, ix[_name("split_right", level)]] = right_bond == level
     f[:, ix["sent_lex"]] = ctx.lex
     f[:, ix["sent_cos"]] = ctx.cos
     f[:, ix["sent_rank0" if ctx.rank == 0 else "sent_rank1" if ctx.rank == 1 else "sent_rank2plus"]] = 1.0
