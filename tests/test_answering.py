@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import EVALS
+from conftest import CORPUS, EVALS
 from ttqa.answering.qtype import QType, question_type
 from ttqa.answering.reader import Passage, Reader, clip_sentence
 from ttqa.answering.sentences import sentence_spans
@@ -177,3 +177,18 @@ def test_sentences_are_clipped_at_a_space_for_encoding() -> None:
     assert clip_sentence(text, 0) == text and clip_sentence(text, len(text)) == text
     assert clip_sentence(text, 20) == "Đồng chí Đàm Hữu"
     assert clip_sentence("Chữkhôngcókhoảngtrắng", 5) == "Chữkh"
+
+
+def test_a_name_of_the_question_missing_from_the_article_is_evidence_against() -> None:
+    from ttqa.answering.answerer import answer_features
+    from ttqa.answering.reader import SpanPrediction
+    from ttqa.corpus import load_documents
+
+    doc = next(d for d in load_documents([CORPUS]) if "6.666 biên chế" in d.text)
+    start = doc.text.index("6.666 biên chế")
+    pred = SpanPrediction(doc.doc_id, start, start + 14, "6.666 biên chế", 0, 0, 5.0, 0.8, 0.9, 1.0)
+    asked = "Từ 2015 – 2018, tỉnh {} giảm được bao nhiêu biên chế?"
+    assert answer_features(asked.format("Nghệ An"), [pred], doc.text)["name_missing"] == 0.0
+    assert answer_features(asked.format("Hà Tĩnh"), [pred], doc.text)["name_missing"] == 1.0
+    # Unaccented questions carry no capitals to find names by.
+    assert answer_features("tinh ha tinh giam bao nhieu bien che", [pred], doc.text)["name_missing"] == 0.0

@@ -18,10 +18,11 @@ from ttqa.answering.reader import (
     question_view,
 )
 from ttqa.answering.sentences import sentence_at, sentences_in
+from ttqa.answering.spans import tokens_of
 from ttqa.filters import FiltersLike
 from ttqa.index.store import DocumentStore
 from ttqa.retrieval import Mode, Retriever
-from ttqa.textnorm import tokenize
+from ttqa.textnorm import nfc, tokenize
 from ttqa.types import Answer, Citation, Hit
 
 CALIBRATION_FILE = "confidence.json"
@@ -59,9 +60,9 @@ class Calibration:
 
 
 def answer_features(question: str, preds: Sequence[SpanPrediction], doc_text: str) -> dict[str, float]:
-    """Evidence for the best span: sentence match, dense similarity, span score, margin, and how
-    much of the question the whole article covers (near misses name a year, a place or a person
-    the article does not mention)."""
+    """Evidence for the best span: sentence match, dense similarity, span score, margin, how much
+    of the question the whole article covers (near misses name a year, a place or a person the
+    article does not mention)."""
     best = preds[0]
     if len(preds) > 1:
         z = sum(math.exp(p.score - best.score) for p in preds[:10])
@@ -69,7 +70,8 @@ def answer_features(question: str, preds: Sequence[SpanPrediction], doc_text: st
     else:
         margin = 1.0
     view = question_view(question)
-    present = matching_tokens(view, doc_text)  # the article is tokenised once for both features
+    doc_tokens = tokenize(doc_text) if view.accented else None  # tokenised once for all features
+    present = set(doc_tokens) if doc_tokens is not None else matching_tokens(view, doc_text)
     return {
         "lex": best.lex,
         "cos": best.cos,
@@ -78,7 +80,30 @@ def answer_features(question: str, preds: Sequence[SpanPrediction], doc_text: st
         "doc_cov": key_coverage(view, present),
         # 1.0 when a number or year of the question is absent from the article.
         "rare_missing": float(any(k[:1].isdigit() and k not in present for k in view.keys)),
+        # 1.0 when a proper name of the question ("Hà Tĩnh") is absent from the article.
+        "name_missing": float(bool(doc_tokens) and _name_missing(question, doc_tokens or [])),
     }
+
+
+def _names(question: str) -> list[list[str]]:
+    """Runs of two or more capitalised words of the question (not counting its first word)."""
+    runs: list[list[str]] = []
+    current: list[str] = []
+    for k, tok in enumerate(tokens_of(nfc(question))):
+        if k > 0 and tok.is_word and tok.is_upper and not tok.is_digit:
+            current.append(tok.key)
+            continue
+        if len(current) >= 2:
+            runs.append(current)
+        current = []
+    if len(current) >= 2:
+        runs.append(current)
+    return runs
+
+
+def _name_missing(question: str, doc_tokens: list[str]) -> bool:
+    text = " " + " ".join(doc_tokens) + " "
+    return any(" " + " ".join(run) + " " not in text for run in _names(question))
 
 
 def _shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
