@@ -81,7 +81,7 @@ def answer_features(question: str, preds: Sequence[SpanPrediction], doc_text: st
         # 1.0 when a number or year of the question is absent from the article.
         "rare_missing": float(any(k[:1].isdigit() and k not in present for k in view.keys)),
         # 1.0 when a proper name of the question ("Hà Tĩnh") is absent from the article.
-        "name_missing": float(bool(doc_tokens) and _name_missing(question, doc_tokens or [])),
+        "name_missing": float(_name_missing(question, doc_tokens) if doc_tokens else False),
     }
 
 

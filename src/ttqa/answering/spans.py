@@ -350,7 +350,9 @@ def span_candidates(
     word = _flags(toks, lambda t: t.is_word)
     digit = _flags(toks, lambda t: t.is_digit)
     upper = _flags(toks, lambda t: t.is_upper)
-    in_q = _flags(toks, lambda t: t.is_word and (t.key if q.accented else t.folded) in q.keys)
+    # Each word in the form the question's keys take ("" for punctuation, never a key).
+    mkeys = [(t.key if q.accented else t.folded) if t.is_word else "" for t in toks]
+    in_q = np.fromiter((k in q.keys for k in mkeys), np.bool_, n)
     func = _flags(toks, lambda t: t.key in _FUNCTION_WORDS)
     content = in_q & ~func
     # Spans start and end on a word, never cross strong punctuation, and are not made only of
@@ -449,7 +451,6 @@ def span_candidates(
     f[:, ix["wh_start_span_left"]] = (q.wh_pos < 0.3) & (n_right > n_left)
     f[:, ix["wh_end_span_right"]] = (q.wh_pos > 0.7) & (n_left > n_right)
     # The question's words around its question word, next to / inside the span.
-    mkeys = [(t.key if q.accented else t.folded) if t.is_word else "" for t in toks]
     in_before = np.fromiter((k in q.slot_before for k in mkeys), np.bool_, n)
     in_after = np.fromiter((k in q.slot_after for k in mkeys), np.bool_, n)
     in_head = np.fromiter((k in q.slot_head for k in mkeys), np.bool_, n)
@@ -476,7 +477,7 @@ def span_candidates(
         f[:, ix[_name("split_right", level)]] = right_bond == level
     f[:, ix["sent_lex"]] = ctx.lex
     f[:, ix["sent_cos"]] = ctx.cos
-    f[:, ix["sent_rank0" if ctx.rank == 0 else "sent_rank1" if ctx.rank == 1 else "sent_rank2plus"]] = 1.0
+    f[:, ix[_rank_column(ctx.rank)]] = 1.0
     f[:, ix["passage_rrf"]] = ctx.passage
     # Hashed identities of the word before / first / last / after each span.
     keys = [t.key if t.is_word else t.text for t in toks]
@@ -495,7 +496,12 @@ def set_sentence_evidence(features: SpanFeatures, *, cos: float, rank: int) -> N
     dense[:, _INDEX["sent_cos"]] = cos
     for name in ("sent_rank0", "sent_rank1", "sent_rank2plus"):
         dense[:, _INDEX[name]] = 0.0
-    dense[:, _INDEX["sent_rank0" if rank == 0 else "sent_rank1" if rank == 1 else "sent_rank2plus"]] = 1.0
+    dense[:, _INDEX[_rank_column(rank)]] = 1.0
+
+
+def _rank_column(rank: int) -> str:
+    """The feature marking a sentence's rank among those read."""
+    return "sent_rank0" if rank == 0 else "sent_rank1" if rank == 1 else "sent_rank2plus"
 
 
 _LEN_COLS = np.asarray([_at("len", b) for b in range(len(_LEN_BUCKETS) + 1)])
