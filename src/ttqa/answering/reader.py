@@ -1,11 +1,13 @@
 """Read passages and pick the answer span: sentence scoring + span ranking.
 
 1. Every sentence overlapping a retrieved passage is scored by lexical evidence
-   (IDF-like weighted share of the question's words it contains) and, for the
-   most promising ones, by dense similarity to the question.
+   (IDF-like weighted share of the question's words it contains).
 2. Inside the best few sentences, every candidate span is scored by the
    :class:`SpanRanker`; sentence evidence is part of each span's features, so
    the ranker weighs "right sentence" against "right kind of span".
+3. The sentence holding the best span gets its dense similarity to the question
+   (one e5 encoding per question), which rewrites its evidence before the final
+   ranking and weighs in the answer's confidence.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +36,6 @@ from ttqa.answering.spans import (
     span_candidates,
     tokens_of,
 )
-from ttqa.concurrency import BACKGROUND
 from ttqa.embedding.base import Embedder, Vectors
 from ttqa.textnorm import has_diacritics, nfc, tokenize, tokenize_folded
 
@@ -123,12 +123,15 @@ def lexical_score(q: QuestionView, sentence: str) -> float:
 class Reader:
     """Scores sentences and spans of the passages (see the module notes).
 
-    ``embed_sentences``: how many of the lexically best sentences get an e5 similarity to the
-    question (encoded on a second thread while the spans are featurised); ``sentence_chars``:
-    a sentence is encoded up to this many characters (cut at a space; 0: whole). Encoding
-    costs ~10 ms per 50 tokens here, and a news sentence can run to 150; the first 300
-    characters (~65 tokens) kept seed and domain EM unchanged (seed F1 22.5 -> 23.1) and cut
-    ``qa.ask`` p95 at 35,440 articles from 79 to 74 ms (slowest tenth, domain questions).
+    Only one sentence per question is encoded: the one holding the best span as scored without
+    any similarity (step 3 of the module notes). Encoding the two lexically best sentences
+    instead, on a second thread while the spans were featurised, was slower and no better: at
+    35,440 articles ``qa.ask`` p95 62.9 -> 44.9 ms (interleaved runs, 287 eval questions) with
+    seed EM/F1 19.5/31.0 -> 20.3/31.8 and domain 22.1/35.2 -> 22.1/36.0.
+    ``sentence_chars``: a sentence is encoded up to this many characters (cut at a space; 0:
+    whole). Encoding costs ~10 ms per 50 tokens here, and a news sentence can run to 150; the
+    first 300 characters (~65 tokens) kept seed and domain EM unchanged; 200 lost 1.9 F1 on
+    domain.
     ``top_doc_bonus``: added to the score of spans in the first retrieved article. The span
     ranker learnt from one paragraph per question and cannot weigh articles against each other;
     without it a sentence of another article that repeats the question's words ("Chủ trì hội
@@ -144,9 +147,7 @@ class Reader:
         *,
         max_sentences: int = 4,
         typed_sentences: int = 12,
-        embed_sentences: int = 2,
         cache_size: int = 20_000,
-        parallel: bool = True,
         sentence_chars: int = 300,
         top_doc_bonus: float = 2.0,
     ) -> None:
@@ -154,8 +155,6 @@ class Reader:
         self.ranker = ranker or SpanRanker.bundled()
         self.max_sentences = max_sentences
         self.typed_sentences = typed_sentences
-        self.embed_sentences = embed_sentences
-        self.parallel = parallel
         self.sentence_chars = sentence_chars
         self.top_doc_bonus = top_doc_bonus
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
@@ -191,12 +190,7 @@ class Reader:
         cands = self._candidates(question, passages, query_vector)
         if not len(cands):
             return []
-        scores = self.ranker.scores(cands.features) + cands.typed_bonus(question)
-        if self.top_doc_bonus and passages:
-            in_top = np.fromiter(
-                (s.passage.doc_id == passages[0].doc_id for s in cands.sources), np.bool_, len(cands.sources)
-            )
-            scores = scores + self.top_doc_bonus * in_top[cands.offsets[:, 0]]
+        scores = self.ranker.scores(cands.features) + cands.bonus
         order = np.argsort(-scores, kind="stable")[:top]
         # The confidence weighs the best span's sentence by its dense similarity: compute it
         # when that sentence was read without one (beyond the embedded shortlist).
@@ -235,11 +229,10 @@ class Reader:
                 sents.append((p, s, e, lexical_score(q, p.text[s:e])))
         if not sents:
             return Candidates.empty()
-        # 2. Dense similarity for the lexically best sentences, and 3. span candidates in the
-        # best sentences. Typed questions (ai, bao nhiêu, khi nào) look further: the sentence
-        # holding a name or a number is often short and shares few words with the question.
-        # The shortlist prefers sentences of the first retrieved article, as the span scores do
-        # (``top_doc_bonus``): a span chosen outside the shortlist costs one more encoding.
+        # 2. Span candidates in the best sentences, by lexical evidence. Typed questions (ai, bao
+        # nhiêu, khi nào) look further: the sentence holding a name or a number is often short
+        # and shares few words with the question. Sentences of the first retrieved article come
+        # first among equals, as the span scores prefer them (``top_doc_bonus``).
         top_doc = passages[0].doc_id if passages and self.top_doc_bonus else None
 
         def prior(i: int) -> float:
@@ -247,33 +240,13 @@ class Reader:
             return lex + 0.3 * p.score + (TOP_DOC_SHORTLIST if p.doc_id == top_doc else 0.0)
 
         order = sorted(range(len(sents)), key=lambda i: -prior(i))
-        shortlist = order[: self.embed_sentences]
         depth = self.typed_sentences if q.qtype in _TYPED else self.max_sentences
-        texts = [sents[i][0].text[sents[i][1] : sents[i][2]] for i in shortlist]
-        embed = self.embedder is not None and bool(shortlist)
-        pending: Future[list[float]] | None = None
-        if embed and self.parallel and depth >= len(shortlist):
-            # The sentences read do not depend on the similarities (only the order of the
-            # shortlist does): encode them on another core while the spans are featurised.
-            pending = BACKGROUND.submit(self._cosines, question, texts, query_vector)
-            cos: dict[int, float] = {}
-        elif embed:
-            cos = dict(zip(shortlist, self._cosines(question, texts, query_vector), strict=True))
-        else:
-            cos = {}
-
-        def ranking() -> list[int]:
-            by_cos = sorted(
-                shortlist, key=lambda i: -(sents[i][3] + 2.0 * cos.get(i, 0.0) + 0.3 * sents[i][0].score)
-            )
-            return by_cos + order[len(shortlist) :]
-
-        read = order[:depth] if pending is not None else ranking()[:depth]
-        found: dict[int, tuple[SpanFeatures, npt.NDArray[np.int64]]] = {}
+        read = order[:depth]
+        found: dict[int, _Block] = {}
         for rank, i in enumerate(read):
             p, s, e, lex = sents[i]
             toks = tokens_of(p.text[s:e])
-            ctx = SentenceContext(lex=lex, cos=cos.get(i, 0.0), rank=rank, passage=p.score)
+            ctx = SentenceContext(lex=lex, cos=0.0, rank=rank, passage=p.score)
             spans, feats = span_candidates(toks, q, ctx)
             if not len(spans):
                 continue
@@ -282,30 +255,59 @@ class Reader:
             block = np.empty((len(spans), 3), np.int64)
             block[:, 1] = s + tok_start[spans[:, 0]]
             block[:, 2] = s + tok_end[spans[:, 1] - 1]
-            found[i] = (feats, block)
-        if pending is not None:
-            cos = dict(zip(shortlist, pending.result(), strict=True))
-            final = ranking()[:depth]
+            bonus = _typed_bonus_rows(question, q.qtype, feats, p.text, block)
+            if p.doc_id == top_doc:
+                bonus += self.top_doc_bonus
+            found[i] = _Block(feats, block, bonus)
+        if not found:
+            return Candidates.empty()
+        # 3. Dense similarity for one sentence: the one holding the best span as scored without
+        # it. It becomes the first sentence (rank and similarity rewritten in its features).
+        cos: dict[int, float] = {}
+        final = read
+        guess = self._likely_best(read, found) if self.embedder is not None else None
+        if guess is not None:
+            p, s, e, _ = sents[guess]
+            cos[guess] = self._cosines(question, [p.text[s:e]], query_vector)[0]
+            final = [guess] + [i for i in read if i != guess]
             for rank, i in enumerate(final):
-                if i in found:  # the similarity and the rank, now known
-                    set_sentence_evidence(found[i][0], cos=cos.get(i, 0.0), rank=rank)
-        else:
-            final = read
-        blocks: list[SpanFeatures] = []
-        offsets: list[npt.NDArray[np.int64]] = []
+                if i in found:
+                    set_sentence_evidence(found[i].features, cos=cos.get(i, 0.0), rank=rank)
+        blocks: list[_Block] = []
         sources: list[ReadSentence] = []
         for i in final:
             if i not in found:
                 continue
-            feats, block = found[i]
-            block[:, 0] = len(sources)
+            found[i].offsets[:, 0] = len(sources)
             p, s, e, lex = sents[i]
-            offsets.append(block)
-            blocks.append(feats)
+            blocks.append(found[i])
             sources.append(ReadSentence(p, s, e, lex, cos.get(i)))
-        if not blocks:
-            return Candidates.empty()
-        return Candidates(sources, np.concatenate(offsets), SpanFeatures.concat(blocks))
+        return Candidates(
+            sources,
+            np.concatenate([b.offsets for b in blocks]),
+            SpanFeatures.concat([b.features for b in blocks]),
+            np.concatenate([b.bonus for b in blocks]),
+        )
+
+    def _likely_best(self, read: Sequence[int], found: dict[int, _Block]) -> int | None:
+        """The sentence (of ``read``) holding the best-scored span, before any similarity."""
+        best, best_score = None, -math.inf
+        for i in read:
+            if i in found:
+                b = found[i]
+                top = float(np.max(self.ranker.scores(b.features) + b.bonus))
+                if top > best_score:
+                    best, best_score = i, top
+        return best
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """The candidate spans of one sentence: features, (source, start, end) rows, score bonus."""
+
+    features: SpanFeatures
+    offsets: npt.NDArray[np.int64]
+    bonus: npt.NDArray[np.float32]
 
 
 @dataclass(slots=True)
@@ -331,10 +333,11 @@ class Candidates:
     sources: list[ReadSentence]
     offsets: npt.NDArray[np.int64]  # (n, 3): source index, start, end (offsets into the document)
     features: SpanFeatures
+    bonus: npt.NDArray[np.float32]  # typed bonus + first-article bonus, added to the ranker's score
 
     @classmethod
     def empty(cls) -> Candidates:
-        return cls([], np.zeros((0, 3), np.int64), SpanFeatures.empty())
+        return cls([], np.zeros((0, 3), np.int64), SpanFeatures.empty(), np.zeros(0, np.float32))
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -360,18 +363,23 @@ class Candidates:
             passage_score=p.score,
         )
 
-    def typed_bonus(self, question: str) -> npt.NDArray[np.float32]:
-        """:func:`typed_bonus` of every candidate, computed on the texts of those that can earn
-        one (a number's first token is a digit, a date holds one, a name starts upper-case)."""
-        out = np.zeros(len(self), dtype=np.float32)
-        qtype = question_type(question)
-        column = {QType.NUMBER: "num_first", QType.DATE: "digit", QType.PERSON: "upper1"}.get(qtype)
-        if column is None:
-            return out
-        (eligible,) = np.nonzero(self.features.dense[:, _INDEX[column]])
-        if len(eligible):
-            out[eligible] = typed_bonus(question, [self.text(int(k)) for k in eligible])
+
+_TYPED_COLUMN = {QType.NUMBER: "num_first", QType.DATE: "digit", QType.PERSON: "upper1"}
+
+
+def _typed_bonus_rows(
+    question: str, qtype: QType, feats: SpanFeatures, text: str, offsets: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float32]:
+    """:func:`typed_bonus` of one sentence's candidates, computed on the texts of those that can
+    earn one (a number's first token is a digit, a date holds one, a name starts upper-case)."""
+    out = np.zeros(len(offsets), dtype=np.float32)
+    column = _TYPED_COLUMN.get(qtype)
+    if column is None:
         return out
+    (eligible,) = np.nonzero(feats.dense[:, _INDEX[column]])
+    if len(eligible):
+        out[eligible] = typed_bonus(question, [text[offsets[k, 1] : offsets[k, 2]] for k in eligible])
+    return out
 
 
 _DATE_RE = re.compile(
@@ -380,9 +388,9 @@ _DATE_RE = re.compile(
 _NUMBER_Q_RE = re.compile(r"(?:bao nhiêu|bao nhieu|mấy)\s+(.*)$", re.IGNORECASE)
 TYPED_BONUS = 6.0
 TOP_DOC_SHORTLIST = 0.2
-"""Added to a sentence's lexical score, when shortlisting, for the first retrieved article: the
-chosen span's sentence then lies outside the shortlist for 50 instead of 79 of the 287 eval
-questions at 35,440 articles (each such case is one more e5 encoding, ~12 ms, after the others)."""
+"""Added to a sentence's lexical score, when choosing the sentences to read, for the first
+retrieved article: domain (35,440 articles) EM/F1 21.3/34.6 without, 22.1/36.0 with; seed
+unchanged."""
 _TYPED = {QType.NUMBER, QType.DATE, QType.PERSON}
 _MULTIPLIERS = {t for w in ("ngàn", "nghìn", "triệu", "tỷ", "trăm", "vạn") for t in tokenize(w)}
 
