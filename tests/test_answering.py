@@ -202,3 +202,36 @@ def test_a_name_of_the_question_missing_from_the_article_is_evidence_against() -
     assert answer_features(asked.format("Hà Tĩnh"), [pred], doc.text)["name_missing"] == 1.0
     # Unaccented questions carry no capitals to find names by.
     assert answer_features("tinh ha tinh giam bao nhieu bien che", [pred], doc.text)["name_missing"] == 0.0
+
+
+def test_a_year_answering_a_count_and_missing_slot_words_are_evidence_against() -> None:
+    """ "2025" of "giai đoạn 2020 – 2025" does not answer "bao nhiêu tỷ đồng", and a sentence
+    without the words around the question word ("khai mạc ngày nào") is a weaker answer."""
+    from ttqa.answering.answerer import answer_features
+    from ttqa.answering.reader import SpanPrediction
+    from ttqa.corpus import load_documents
+
+    doc = next(d for d in load_documents([CORPUS]) if "Sáng ngày 19/11/2020, Huyện ủy Vĩnh Tường" in d.text)
+    s = doc.text.index("Sáng ngày 19/11/2020")
+    e = doc.text.index(".", s) + 1
+    year = doc.text.index("2025", s)
+    date = doc.text.index("19/11/2020", s)
+
+    def features(question: str, start: int, end: int) -> dict[str, float]:
+        pred = SpanPrediction(doc.doc_id, start, end, doc.text[start:end], s, e, 5.0, 0.8, 0.9, 1.0)
+        return answer_features(question, [pred], doc.text)
+
+    asked_money = "Đề án tổ chức bộ máy của huyện Vĩnh Tường cần bao nhiêu tỷ đồng?"
+    assert features(asked_money, year, year + 4)["count_is_year"] == 1.0
+    assert (
+        features("Đề án tổ chức bộ máy của huyện Vĩnh Tường kéo dài bao nhiêu năm?", year, year + 4)[
+            "count_is_year"
+        ]
+        == 0.0
+    )
+    assert (
+        features("Huyện ủy Vĩnh Tường tổ chức hội thảo góp ý vào ngày nào?", date, date + 10)["slot_cov"]
+        == 1.0
+    )
+    # "khai mạc" is missing; "Vĩnh Tường ... ngày" are there.
+    assert features("Đại hội Đảng bộ huyện Vĩnh Tường khai mạc ngày nào?", date, date + 10)["slot_cov"] == 0.6

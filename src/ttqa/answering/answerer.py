@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 
+from ttqa.answering.qtype import QType
 from ttqa.answering.reader import (
     Passage,
     Reader,
@@ -18,7 +20,7 @@ from ttqa.answering.reader import (
     question_view,
 )
 from ttqa.answering.sentences import sentence_at, sentences_in
-from ttqa.answering.spans import tokens_of
+from ttqa.answering.spans import QuestionView, tokens_of
 from ttqa.filters import FiltersLike
 from ttqa.index.store import DocumentStore
 from ttqa.retrieval import Mode, Retriever
@@ -70,6 +72,7 @@ def answer_features(question: str, preds: Sequence[SpanPrediction], doc_text: st
     else:
         margin = 1.0
     view = question_view(question)
+    sentence = doc_text[best.sentence_start : best.sentence_end]
     doc_tokens = tokenize(doc_text) if view.accented else None  # tokenised once for all features
     present = set(doc_tokens) if doc_tokens is not None else matching_tokens(view, doc_text)
     return {
@@ -82,7 +85,29 @@ def answer_features(question: str, preds: Sequence[SpanPrediction], doc_text: st
         "rare_missing": float(any(k[:1].isdigit() and k not in present for k in view.keys)),
         # 1.0 when a proper name of the question ("Hà Tĩnh") is absent from the article.
         "name_missing": float(_name_missing(question, doc_tokens) if doc_tokens else False),
+        # 1.0 when a count is asked ("bao nhiêu đại biểu") and the answer is a year ("2025", as
+        # in "giai đoạn 2020 - 2025" of an article that does not give the count).
+        "count_is_year": float(view.qtype is QType.NUMBER and _is_year_answer(question, best.text)),
+        # Share of the words around the question word found in the answer's sentence ("khai mạc"
+        # of "khai mạc ngày nào": a near miss answers with the date of another event).
+        "slot_cov": _slot_coverage(view, matching_tokens(view, sentence)),
     }
+
+
+def _slot_coverage(view: QuestionView, sentence_tokens: set[str]) -> float:
+    """Share of the question's wh-slot words (:func:`ttqa.answering.qtype.wh_slot`) among
+    ``sentence_tokens`` (1.0 when the question has none)."""
+    slot = view.slot_before | view.slot_head | view.slot_after
+    return sum(k in sentence_tokens for k in slot) / len(slot) if slot else 1.0
+
+
+_YEAR_RE = re.compile(r"^(?:năm )?(?:19|20)\d\d\b", re.IGNORECASE)
+_ASKS_YEARS_RE = re.compile(r"(?:bao nhiêu|bao nhieu|mấy|may)\s+(?:năm|nam)\b", re.IGNORECASE)
+
+
+def _is_year_answer(question: str, answer: str) -> bool:
+    """``answer`` is a year ("2025", "năm 2019") and ``question`` does not ask "bao nhiêu năm"."""
+    return bool(_YEAR_RE.match(nfc(answer))) and not _ASKS_YEARS_RE.search(nfc(question))
 
 
 def _names(question: str) -> list[list[str]]:
