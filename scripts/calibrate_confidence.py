@@ -12,8 +12,9 @@ Calibration data (none of it is evals/seed.jsonl, which stays a held-out test):
   the answerable domain questions asked with their own articles withheld from the search (the
   same kind of event in another province or year; labelled by the answer's F1 as above).
 
-A logistic regression over the answer evidence (sentence lexical match, dense similarity, span
-score, margin over the runner-up) predicts "the answer is right". The threshold minimises the
+A logistic regression over the answer evidence (``FEATURES``: the sentence's dense similarity,
+span score, margin over the runner-up, coverage of the question by the article and of its
+wh-slot words by the sentence, and near-miss flags) predicts "the answer is right". The threshold minimises the
 expected cost on the calibration data with a wrong answer costing COST_WRONG abstentions.
 """
 
