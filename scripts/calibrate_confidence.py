@@ -14,8 +14,9 @@ Calibration data (none of it is evals/seed.jsonl, which stays a held-out test):
 
 A logistic regression over the answer evidence (``FEATURES``: the sentence's dense similarity,
 span score, margin over the runner-up, coverage of the question by the article and of its
-wh-slot words by the sentence, and near-miss flags) predicts "the answer is right". The threshold minimises the
-expected cost on the calibration data with a wrong answer costing COST_WRONG abstentions.
+wh-slot words by the sentence, and near-miss flags) predicts "the answer is right". The
+threshold minimises the expected cost on the calibration data with a wrong answer costing
+COST_WRONG abstentions.
 """
 
 from __future__ import annotations

@@ -45,7 +45,12 @@ NAME_WORD = f"[{UPPER}][{LOWER}]+"
 PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("ai", re.compile(rf"\b(?:[Đđ]ồng chí|[Ôô]ng|[Bb]à)\s+(?P<a>{NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})")),
     ("pct", re.compile(r"(?<![\d/.,])(?P<a>\d+(?:,\d+)?\s?%)")),
-    ("num", re.compile(rf"(?<![\d/.,:-])(?P<a>(?P<n>\d{{1,3}}(?:\.\d{{3}})*|\d+)(?:,\d+)?\s+(?P<u>[{LOWER}]+(?:\s[{LOWER}]+)?))")),
+    (
+        "num",
+        re.compile(
+            rf"(?<![\d/.,:-])(?P<a>(?P<n>\d{{1,3}}(?:\.\d{{3}})*|\d+)(?:,\d+)?\s+(?P<u>[{LOWER}]+(?:\s[{LOWER}]+)?))"
+        ),
+    ),
     ("date", re.compile(r"\bngày\s+(?P<a>\d{1,2}/\d{1,2}(?:/\d{4})?)(?![\d/])")),
     ("place", re.compile(rf"\b(?:tại|ở)\s+(?P<a>{NAME_WORD}(?:\s+{NAME_WORD}){{1,3}})(?![\w])")),
 ]
@@ -61,7 +66,7 @@ def _unit(words: str) -> str | None:
     """The unit noun after a number: its first syllable, and the second when the two make one
     word (the syllable-pair table); None for words that are not a unit."""
     parts = words.split()
-    if not parts or parts[0] in _UNIT_STOP or len(parts[0]) < 2 and parts[0] not in {"m", "ha"}:
+    if not parts or parts[0] in _UNIT_STOP or (len(parts[0]) < 2 and parts[0] not in {"m", "ha"}):
         return None
     if len(parts) > 1 and _PAIRS.get((_fold_word_tones(parts[0]), _fold_word_tones(parts[1])), 0) >= 1:
         return " ".join(parts[:2])
@@ -90,7 +95,9 @@ def _is_name(answer: str) -> bool:
     return _fold_word_tones(answer.split()[0].lower()) in _SURNAMES
 
 
-def _question(sentence: str, start: int, end: int, phrase: str, rng: random.Random, window: int, drop: float) -> str:
+def _question(
+    sentence: str, start: int, end: int, phrase: str, rng: random.Random, window: int, drop: float
+) -> str:
     left = sentence[:start].split()
     right = sentence[end:].split()
     left, right = left[-window:], right[:window]
@@ -115,7 +122,9 @@ def cloze(sentence: str, rng: random.Random, window: int, drop: float) -> tuple[
                 continue
             return _question(sentence, m.start(), m.end(), "ai", rng, window, drop), answer
         if kind == "pct":
-            return _question(sentence, m.start("a"), m.end("a"), "bao nhiêu phần trăm", rng, window, drop), answer
+            return _question(
+                sentence, m.start("a"), m.end("a"), "bao nhiêu phần trăm", rng, window, drop
+            ), answer
         if kind == "num":
             number, unit = m.group("n"), _unit(m.group("u"))
             if re.fullmatch(r"(19|20)\d\d", number) or unit is None:
@@ -153,7 +162,10 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=10, help="question words kept on each side")
     ap.add_argument("--drop", type=float, default=0.1, help="share of the other words dropped")
     ap.add_argument(
-        "--context-chars", type=int, default=0, help="context: the sentences around, ~this long (0: the paragraph)"
+        "--context-chars",
+        type=int,
+        default=0,
+        help="context: the sentences around, ~this long (0: the paragraph)",
     )
     ap.add_argument("--topic", default="đảng|cán bộ|tỉnh ủy|huyện ủy|bộ máy|biên chế|đại hội")
     ap.add_argument("--seed", type=int, default=0)
@@ -193,12 +205,18 @@ def main() -> None:
                 context = para[lo:hi]
                 start = context.index(answer, s - lo)
                 qid = f"{art.get('id')}-{made}"
-                qas = [{"id": qid, "question": question, "answers": [{"text": answer, "answer_start": start}]}]
+                qas = [
+                    {"id": qid, "question": question, "answers": [{"text": answer, "answer_start": start}]}
+                ]
                 data.append({"title": art.get("title", ""), "paragraphs": [{"context": context, "qas": qas}]})
                 made += 1
                 break
-    args.out.write_text(json.dumps({"version": "cloze-1", "data": data}, ensure_ascii=False), encoding="utf-8")
-    print(f"{len(data)} questions from {seen} topical articles ({skipped} skipped as copies of excluded ones)")
+    args.out.write_text(
+        json.dumps({"version": "cloze-1", "data": data}, ensure_ascii=False), encoding="utf-8"
+    )
+    print(
+        f"{len(data)} questions from {seen} topical articles ({skipped} skipped as copies of excluded ones)"
+    )
 
 
 if __name__ == "__main__":
