@@ -69,7 +69,8 @@ def features(
             rows.append([0.0, -10.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0])
             labels.append(0.0)
             continue
-        f = answer_features(q.question, preds, qa.document(preds[0].doc_id).text)
+        doc = qa.document(preds[0].doc_id)
+        f = answer_features(q.question, preds, doc.text, about=f"{doc.title or ''} {doc.date or ''}")
         rows.append([f[k] for k in FEATURES])
         labels.append(float(bool(q.answers) and token_f1(preds[0].text, q.answers) >= 0.5))
     return np.asarray(rows, dtype=np.float64), np.asarray(labels)

@@ -235,3 +235,28 @@ def test_a_year_answering_a_count_and_missing_slot_words_are_evidence_against() 
     )
     # "khai mạc" is missing; "Vĩnh Tường ... ngày" are there.
     assert features("Đại hội Đảng bộ huyện Vĩnh Tường khai mạc ngày nào?", date, date + 10)["slot_cov"] == 0.6
+
+
+def test_a_number_of_the_question_is_missing_only_when_no_form_of_it_is_in_the_article() -> None:
+    """Digit groups count one by one ("25/12/2019" is there when the article says "ngày 25-12"
+    and "năm 2019"), in the article's date too; a year the article never gives is missing."""
+    from ttqa.answering.answerer import answer_features
+    from ttqa.answering.reader import SpanPrediction
+    from ttqa.corpus import load_documents
+
+    doc = next(d for d in load_documents([CORPUS]) if "Sáng ngày 25-12" in d.text)
+    start = doc.text.index("25-12")
+    pred = SpanPrediction(doc.doc_id, start, start + 5, "25-12", 0, 0, 5.0, 0.8, 0.9, 1.0)
+
+    def missing(question: str, about: str = "") -> float:
+        return answer_features(question, [pred], doc.text, about=about)["rare_missing"]
+
+    assert missing("Hội nghị trực tuyến toàn quốc ngày 25/12/2019 về công tác tổ chức do ai chủ trì?") == 0.0
+    assert (
+        missing("Hội nghị về công tác tổ chức xây dựng Đảng năm 2020, định hướng 2021 diễn ra ngày nào?")
+        == 1.0
+    )
+    assert "2017" not in doc.text
+    asked_2017 = "Năm 2017, hội nghị trực tuyến về công tác tổ chức diễn ra ngày nào?"
+    assert missing(asked_2017) == 1.0
+    assert missing(asked_2017, about="2017-12-25") == 0.0

@@ -61,10 +61,13 @@ class Calibration:
         )
 
 
-def answer_features(question: str, preds: Sequence[SpanPrediction], doc_text: str) -> dict[str, float]:
+def answer_features(
+    question: str, preds: Sequence[SpanPrediction], doc_text: str, *, about: str = ""
+) -> dict[str, float]:
     """Evidence for the best span: sentence match, dense similarity, span score, margin, how much
     of the question the whole article covers (near misses name a year, a place or a person the
-    article does not mention)."""
+    article does not mention). ``about``: the article's title and date, where its year often is
+    ("năm 2017" of a question about an article dated 2017 that never writes the year)."""
     best = preds[0]
     if len(preds) > 1:
         z = sum(math.exp(p.score - best.score) for p in preds[:10])
@@ -81,8 +84,8 @@ def answer_features(question: str, preds: Sequence[SpanPrediction], doc_text: st
         "span": best.score,
         "margin": margin,
         "doc_cov": key_coverage(view, present),
-        # 1.0 when a number or year of the question is absent from the article.
-        "rare_missing": float(any(k[:1].isdigit() and k not in present for k in view.keys)),
+        # 1.0 when a number or year of the question is absent from the article (and its date).
+        "rare_missing": float(_numbers_missing(view.keys, doc_text + " " + about)),
         # 1.0 when a proper name of the question ("Hà Tĩnh") is absent from the article.
         "name_missing": float(_name_missing(question, doc_tokens) if doc_tokens else False),
         # 1.0 when a count is asked ("bao nhiêu đại biểu") and the answer is a year ("2025", as
@@ -103,6 +106,17 @@ def _slot_coverage(view: QuestionView, sentence_tokens: set[str]) -> float:
 
 _YEAR_RE = re.compile(r"^(?:năm )?(?:19|20)\d\d\b", re.IGNORECASE)
 _ASKS_YEARS_RE = re.compile(r"(?:bao nhiêu|bao nhieu|mấy|may)\s+(?:năm|nam)\b", re.IGNORECASE)
+
+
+_DIGITS_RE = re.compile(r"\d+")
+
+
+def _numbers_missing(keys: frozenset[str], text: str) -> bool:
+    """A number of the question (each digit group of "7/7/2017" on its own, so that "ngày 7-7"
+    and a date of 2017 in the article's metadata count) is nowhere in ``text``."""
+    present = {g.lstrip("0") for g in _DIGITS_RE.findall(text)}
+    asked = {g.lstrip("0") for k in keys if k[:1].isdigit() for g in _DIGITS_RE.findall(k)}
+    return bool(asked - present)
 
 
 def _is_year_answer(question: str, answer: str) -> bool:
@@ -179,13 +193,13 @@ class Answerer:
         if not preds:
             return Answer(question, None, None, True, 0.0, self._citations(reading, hits, None), qtype=qtype)
         best = preds[0]
-        features = answer_features(reading, preds, self.store.get(best.doc_id).text)
+        doc = self.store.get(best.doc_id)
+        features = answer_features(reading, preds, doc.text, about=f"{doc.title or ''} {doc.date or ''}")
         confidence = self.calibration.confidence(features)
         abstained = confidence < self.calibration.threshold
         citations = self._citations(reading, hits, None if abstained else best)
         if abstained:
             return Answer(question, None, None, True, confidence, citations, qtype=qtype)
-        doc = self.store.get(best.doc_id)
         return Answer(
             question=question,
             text=best.text,
