@@ -193,7 +193,7 @@ class Reader:
         scores = self.ranker.scores(cands.features) + cands.bonus
         order = np.argsort(-scores, kind="stable")[:top]
         # The confidence weighs the best span's sentence by its dense similarity: compute it
-        # when that sentence was read without one (beyond the embedded shortlist).
+        # when the final ranking chose another sentence than the one encoded (rare).
         best = cands.sources[int(cands.offsets[order[0], 0])]
         if best.cos is None and self.embedder is not None:
             best.cos = self._cosines(question, [best.text], query_vector)[0]
@@ -237,7 +237,7 @@ class Reader:
 
         def prior(i: int) -> float:
             p, lex = sents[i][0], sents[i][3]
-            return lex + 0.3 * p.score + (TOP_DOC_SHORTLIST if p.doc_id == top_doc else 0.0)
+            return lex + 0.3 * p.score + (TOP_DOC_PRIOR if p.doc_id == top_doc else 0.0)
 
         order = sorted(range(len(sents)), key=lambda i: -prior(i))
         depth = self.typed_sentences if q.qtype in _TYPED else self.max_sentences
@@ -387,7 +387,7 @@ _DATE_RE = re.compile(
 )
 _NUMBER_Q_RE = re.compile(r"(?:bao nhiêu|bao nhieu|mấy)\s+(.*)$", re.IGNORECASE)
 TYPED_BONUS = 2.0
-TOP_DOC_SHORTLIST = 0.2
+TOP_DOC_PRIOR = 0.2
 """Added to a sentence's lexical score, when choosing the sentences to read, for the first
 retrieved article: domain (35,440 articles) EM/F1 21.3/34.6 without, 22.1/36.0 with; seed
 unchanged."""
