@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ttqa.answering.answerer import Calibration, answer_features
+from ttqa.answering.answerer import Calibration, answer_features, article_about
 from ttqa.evaluation.datasets import EvalQuestion, load_any
 from ttqa.evaluation.metrics import auroc, token_f1
 from ttqa.evaluation.suite import paragraph_documents
@@ -70,7 +70,7 @@ def features(
             labels.append(0.0)
             continue
         doc = qa.document(preds[0].doc_id)
-        f = answer_features(q.question, preds, doc.text, about=f"{doc.title or ''} {doc.date or ''}")
+        f = answer_features(q.question, preds, doc.text, about=article_about(doc))
         rows.append([f[k] for k in FEATURES])
         labels.append(float(bool(q.answers) and token_f1(preds[0].text, q.answers) >= 0.5))
     return np.asarray(rows, dtype=np.float64), np.asarray(labels)

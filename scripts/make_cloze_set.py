@@ -35,8 +35,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from ttqa.answering.reader import _is_person
 from ttqa.answering.sentences import sentence_spans
-from ttqa.answering.spans import _SURNAMES, bigram_levels
+from ttqa.answering.spans import bigram_levels
 from ttqa.textnorm import _fold_word_tones, nfc
 
 UPPER = "A-ZÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬĐÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ"
@@ -91,10 +92,6 @@ def _shingles(text: str, n: int = 8) -> set[int]:
     return {hash(tuple(words[i : i + n])) for i in range(0, max(0, len(words) - n + 1))}
 
 
-def _is_name(answer: str) -> bool:
-    return _fold_word_tones(answer.split()[0].lower()) in _SURNAMES
-
-
 def _question(
     sentence: str, start: int, end: int, phrase: str, rng: random.Random, window: int, drop: float
 ) -> str:
@@ -118,7 +115,7 @@ def cloze(sentence: str, rng: random.Random, window: int, drop: float) -> tuple[
     for kind, m in found:
         answer = m.group("a")
         if kind == "ai":
-            if not _is_name(answer):
+            if not _is_person(answer):
                 continue
             return _question(sentence, m.start(), m.end(), "ai", rng, window, drop), answer
         if kind == "pct":

@@ -25,7 +25,7 @@ from ttqa.filters import FiltersLike
 from ttqa.index.store import DocumentStore
 from ttqa.retrieval import Mode, Retriever
 from ttqa.textnorm import nfc, tokenize
-from ttqa.types import Answer, Citation, Hit
+from ttqa.types import Answer, Citation, Document, Hit
 
 CALIBRATION_FILE = "confidence.json"
 
@@ -97,15 +97,16 @@ def answer_features(
     }
 
 
+def article_about(doc: Document) -> str:
+    """What :func:`answer_features` reads as ``about``: the article's title and date."""
+    return f"{doc.title or ''} {doc.date or ''}"
+
+
 def _slot_coverage(view: QuestionView, sentence_tokens: set[str]) -> float:
     """Share of the question's wh-slot words (:func:`ttqa.answering.qtype.wh_slot`) among
     ``sentence_tokens`` (1.0 when the question has none)."""
     slot = view.slot_before | view.slot_head | view.slot_after
     return sum(k in sentence_tokens for k in slot) / len(slot) if slot else 1.0
-
-
-_YEAR_RE = re.compile(r"^(?:năm )?(?:19|20)\d\d\b", re.IGNORECASE)
-_ASKS_YEARS_RE = re.compile(r"(?:bao nhiêu|bao nhieu|mấy|may)\s+(?:năm|nam)\b", re.IGNORECASE)
 
 
 _DIGITS_RE = re.compile(r"\d+")
@@ -117,6 +118,10 @@ def _numbers_missing(keys: frozenset[str], text: str) -> bool:
     present = {g.lstrip("0") for g in _DIGITS_RE.findall(text)}
     asked = {g.lstrip("0") for k in keys if k[:1].isdigit() for g in _DIGITS_RE.findall(k)}
     return bool(asked - present)
+
+
+_YEAR_RE = re.compile(r"^(?:năm )?(?:19|20)\d\d\b", re.IGNORECASE)
+_ASKS_YEARS_RE = re.compile(r"(?:bao nhiêu|bao nhieu|mấy|may)\s+(?:năm|nam)\b", re.IGNORECASE)
 
 
 def _is_year_answer(question: str, answer: str) -> bool:
@@ -194,7 +199,7 @@ class Answerer:
             return Answer(question, None, None, True, 0.0, self._citations(reading, hits, None), qtype=qtype)
         best = preds[0]
         doc = self.store.get(best.doc_id)
-        features = answer_features(reading, preds, doc.text, about=f"{doc.title or ''} {doc.date or ''}")
+        features = answer_features(reading, preds, doc.text, about=article_about(doc))
         confidence = self.calibration.confidence(features)
         abstained = confidence < self.calibration.threshold
         citations = self._citations(reading, hits, None if abstained else best)
