@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ttqa.cleaning import CleanedArticle, clean_article, normalize_text
+from ttqa.cleaning import CleanedArticle, byline_photo_credit, clean_article, meta_date_value, normalize_text
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 PARTY_ORG = Path(__file__).resolve().parents[2] / "shared" / "data" / "news_vi" / "party_org_606.jsonl"
@@ -35,31 +35,24 @@ BODY2 = (
     "Nghị quyết Đại hội Đảng bộ tỉnh lần thứ XVII."
 )
 
-# Boilerplate strings of the seed pages that must not survive cleaning.
+# Boilerplate strings of the seed pages that must not survive cleaning (bylines, signatures and
+# publication lines are part of the article and stay: see test_attribution_lines_stay_in_the_text).
 BOILERPLATE = [
     "Xây dựng Đảng\n",
-    "Ngày đăng",
-    "Tin: Kiều Trang",
-    "Ảnh: Trung Hiếu",
     "Tiêu đề *",
     "Người gửi *",
     "Email*",
     "Nội dung bình luận*",
     "Các tin cùng chuyên mục",
-    "Cập nhật ngày",
     "Gửi bình luận của bạn",
-    "P.L",
-    "Văn Hải",
     ".THNA",
     "Leave a Reply",
     "Your email address will not be published",
     "Required fields are marked",
-    "Mai Hương – Cảnh Toàn",
     "Truy cập hiện tại",
     "Đang có 24",
     "thành viên đang online",
     "Công tác tổ chức\n",
-    "Song Thư",
     "Tiến tới đại hội đảng",
     "Giải phóng miền Nam",
     "Số lần xem các bài viết",
@@ -96,7 +89,10 @@ SEEDS = {
             "Sáng ngày 19/11/2020, Huyện ủy Vĩnh Tường tổ chức hội thảo góp ý vào đề án tổ chức bộ máy, "
             "công tác cán bộ của huyện Vĩnh Tường giai đoạn 2020 – 2025."
         ),
-        last="xây dựng kế hoạch sơ kết, tổng kết để đánh giá, xác định nhiệm vụ thời gian tiếp theo,…",
+        last=(
+            "xây dựng kế hoạch sơ kết, tổng kết để đánh giá, xác định nhiệm vụ thời gian tiếp theo,…"
+            "\n\nTin: Kiều Trang. Ảnh: Trung Hiếu\n\nNgày đăng: 19/11/2020"
+        ),
         sentences=[
             "Đồng chí Đàm Hữu Khanh – Phó Bí thư Thường trực Huyện ủy chủ trì hội thảo.",
             # photo caption
@@ -115,10 +111,13 @@ SEEDS = {
         source="ĐTO",
         author="P.L",
         first=(
+            "Cập nhật ngày: 25/07/2020 13:05:15\n\n"
             "ĐTO - Sáng ngày 25/7, Ban Tổ chức (BTC) Tỉnh ủy tổ chức hội nghị sơ kết công tác Tổ chức "
             "xây dựng Đảng 6 tháng đầu năm 2020."
         ),
-        last=("bầu cử Đại biểu Quốc hội khóa XV và Đại biểu Hội đồng Nhân dân các cấp nhiệm kỳ 2021-2026..."),
+        last=(
+            "bầu cử Đại biểu Quốc hội khóa XV và Đại biểu Hội đồng Nhân dân các cấp nhiệm kỳ 2021-2026...\n\nP.L"
+        ),
         sentences=[
             "\nQuang cảnh hội nghị\n",
             "\nĐại biểu nêu ý kiến tại hội nghị\n",
@@ -138,7 +137,7 @@ SEEDS = {
         ),
         last=(
             "Tiếp tục tham mưu thực hiện hiệu quả công tác xây dựng, củng cố tổ chức đảng, phát triển "
-            "đội ngũ đảng viên; bảo vệ chính trị nội bộ; công tác chính sách cán bộ."
+            "đội ngũ đảng viên; bảo vệ chính trị nội bộ; công tác chính sách cán bộ.\nVăn Hải"
         ),
         sentences=[
             "\nQuang cảnh Hội nghị\n",
@@ -159,7 +158,7 @@ SEEDS = {
         ),
         last=(
             "Những vấn đề thực tiễn đặt ra cần phải tháo gỡ trong việc thực hiện Quy chế công tác đối với "
-            "cán bộ theo dõi địa bàn./."
+            "cán bộ theo dõi địa bàn./.\n\nMai Hương – Cảnh Toàn"
         ),
         sentences=[
             "\nToàn cảnh hội nghị\n",
@@ -181,7 +180,7 @@ SEEDS = {
             "(TGAG)- Sáng ngày 25-12, Ban Tổ chức Trung ương tổ chức hội nghị trực tuyến toàn quốc về "
             "công tác tổ chức xây dựng Đảng năm 2019, định hướng 2020."
         ),
-        last="“lấy tích cực đẩy lùi tiêu cực”, “lấy cái đẹp dẹp cái xấu”...",
+        last="“lấy tích cực đẩy lùi tiêu cực”, “lấy cái đẹp dẹp cái xấu”...\n\nSong Thư",
         sentences=[
             "Công tác tinh gọn bộ máy đã giảm 4 đầu mối trực thuộc Trung ương, 7 tổng cục và tương đương;",
             "nâng tổng số đảng viên toàn quốc lên 5,2 triệu đồng chí.",
@@ -209,7 +208,8 @@ def test_seed_sentences_are_kept_verbatim(prefix: str) -> None:
     for sentence in expected.sentences:
         assert sentence in text
     if expected.source:
-        assert text.startswith(("ĐTO - ", "(TGAG)- "))  # the outlet tag stays in the sentence
+        lead = next(line for line in text.split("\n") if len(line.split()) >= 8)
+        assert lead.startswith(("ĐTO - ", "(TGAG)- "))  # the outlet tag stays in the sentence
 
 
 @pytest.mark.parametrize("prefix", sorted(SEEDS))
@@ -239,21 +239,18 @@ def test_seed_only_listed_lines_are_dropped(prefix: str) -> None:
 def test_seed_removed_lines() -> None:
     assert _clean("000").removed == [
         "Xây dựng Đảng",
-        "Tin: Kiều Trang. Ảnh: Trung Hiếu",
-        "Ngày đăng: 19/11/2020",
         "• Tiêu đề *",
         "• Người gửi *",
         "• Email*",
         "• Nội dung bình luận*",
         "Các tin cùng chuyên mục",
     ]
-    assert _clean("001").removed == ["Cập nhật ngày: 25/07/2020 13:05:15", "P.L", "Gửi bình luận của bạn"]
-    assert _clean("002").removed == ["Văn Hải"]
+    assert _clean("001").removed == ["Gửi bình luận của bạn"]
+    assert _clean("002").removed == []
     assert _clean("003").removed == [
         "a",
         "a",
         "a",
-        "Mai Hương – Cảnh Toàn",
         ".THNA",
         "Leave a Reply",
         "Your email address will not be published. Required fields are marked *",
@@ -262,7 +259,6 @@ def test_seed_removed_lines() -> None:
         "Truy cập hiện tại",
         "Đang có 24 khách và không thành viên đang online",
         "Công tác tổ chức",
-        "Song Thư",
         "Tiến tới đại hội đảng",
         "Giải phóng miền Nam",
         "Số lần xem các bài viết",
@@ -274,11 +270,13 @@ def test_seed_paragraphs_are_separated_by_one_blank_line() -> None:
     text = _clean("001").text
     assert "\n\n\n" not in text
     paragraphs = text.split("\n\n")
-    assert paragraphs[1] == "Quang cảnh hội nghị"
-    assert len(paragraphs) == 7
+    assert paragraphs[0] == "Cập nhật ngày: 25/07/2020 13:05:15"
+    assert paragraphs[2] == "Quang cảnh hội nghị"
+    assert paragraphs[-1] == "P.L"
+    assert len(paragraphs) == 9
     # 002 has single newlines between its paragraphs: kept as they are.
     assert _clean("002").text.count("\n\n") == 0
-    assert _clean("002").text.count("\n") == 7
+    assert _clean("002").text.count("\n") == 8  # the signature "Văn Hải" on its own line
 
 
 @pytest.mark.parametrize("prefix", sorted(SEEDS))
@@ -417,10 +415,9 @@ def test_glued_first_line_is_not_a_title() -> None:
 def test_menu_lines_after_the_signature_are_removed() -> None:
     raw = f"{BODY}\n\nSong Thư\nTiến tới đại hội đảng\nGiải phóng miền Nam\nTin ảnh hoạt động"
     cleaned = clean_article(raw)
-    assert cleaned.text == BODY
+    assert cleaned.text == f"{BODY}\n\nSong Thư"
     assert cleaned.author == "Song Thư"
     assert cleaned.removed == [
-        "Song Thư",
         "Tiến tới đại hội đảng",
         "Giải phóng miền Nam",
         "Tin ảnh hoạt động",
@@ -445,7 +442,7 @@ def test_signature_forms() -> None:
     ]:
         cleaned = clean_article(f"{BODY}\n\n{signature}")
         assert cleaned.author == signature
-        assert cleaned.text == BODY
+        assert cleaned.text == f"{BODY}\n\n{signature}"
     # Outlet credits and lists of names are not signatures.
     for credit in ["VnExpress", "TTXVN", "Theo TTXVN"]:
         cleaned = clean_article(f"{BODY}\n\n{credit}")
@@ -463,7 +460,7 @@ def test_bylines() -> None:
     ]:
         cleaned = clean_article(f"{BODY}\n\n{byline}")
         assert cleaned.author == author
-        assert cleaned.text == BODY
+        assert cleaned.text == f"{BODY}\n\n{byline}"
     # A sentence that starts like a byline is content.
     sentence = "Tin: nhiều đảng viên đã được khen thưởng trong năm 2024."
     assert clean_article(f"{BODY}\n\n{sentence}").text.endswith(sentence)
@@ -488,7 +485,7 @@ def test_metadata_date_lines() -> None:
     ]:
         cleaned = clean_article(f"{line}\n\n{BODY}")
         assert cleaned.date == iso, line
-        assert cleaned.text == BODY
+        assert cleaned.text == f"{line}\n\n{BODY}"  # the line is part of the article
     # The publication date wins over an update date.
     both = clean_article(f"Cập nhật ngày: 25/07/2020\n{BODY}\nNgày đăng: 19/07/2020")
     assert both.date == "2020-07-19"
@@ -531,3 +528,30 @@ def test_real_articles_lose_no_sentence() -> None:
         assert article.text == normalize_text(record["text"])
         assert article.title == " ".join(normalize_text(record["title"]).split())
     assert sum(a.date is not None for a in cleaned) > 100
+
+
+def test_attribution_lines_stay_in_the_text() -> None:
+    """Bylines, signatures and publication lines are read into metadata and kept: readers ask who
+    wrote an article and when it was published, and answers quote the article's text."""
+    c000, c001, c002 = _clean("000"), _clean("001"), _clean("002")
+    assert "\n\nTin: Kiều Trang. Ảnh: Trung Hiếu\n\nNgày đăng: 19/11/2020" in c000.text
+    assert (c000.author, c000.date) == ("Kiều Trang", "2020-11-19")
+    assert c001.text.startswith("Cập nhật ngày: 25/07/2020 13:05:15\n") and c001.text.endswith("\n\nP.L")
+    assert c002.text.endswith("\nVăn Hải") and c002.author == "Văn Hải"
+
+
+def test_photo_credit_and_publication_date_spans() -> None:
+    line = "Tin: Kiều Trang. Ảnh: Trung Hiếu"
+    s, e = byline_photo_credit(line) or (0, 0)
+    assert line[s:e] == "Trung Hiếu"
+    s, e = byline_photo_credit("Bài và ảnh: Văn Hải") or (0, 0)
+    assert "Bài và ảnh: Văn Hải"[s:e] == "Văn Hải"  # text and photos by one reporter
+    assert byline_photo_credit("Ảnh: quang cảnh hội nghị sáng 19/11.") is None  # a caption, not a byline
+    for line, value in [
+        ("Cập nhật ngày: 25/07/2020 13:05:15", "25/07/2020 13:05:15"),
+        ("Ngày đăng: 19/11/2020", "19/11/2020"),
+        ("19/11/2020", "19/11/2020"),
+    ]:
+        s, e = meta_date_value(line) or (0, 0)
+        assert line[s:e] == value
+    assert meta_date_value("Ngày 19/11/2020, Huyện ủy tổ chức hội thảo.") is None

@@ -21,14 +21,16 @@ What it does, in order:
    và không thành viên đang online", "Số lần xem các bài viết" and the number
    line after it), lone stray characters ("a", ".THNA", "***").  Pure metadata
    lines ("Ngày đăng: 19/11/2020", "Cập nhật ngày: 25/07/2020 13:05:15") and
-   bylines ("Tin: Kiều Trang. Ảnh: Trung Hiếu") are removed too; their content
-   becomes ``date`` / ``author``.
+   bylines ("Tin: Kiều Trang. Ảnh: Trung Hiếu") are read into ``date`` /
+   ``author`` and **kept**: they are part of the article, and readers ask who
+   wrote it and when it was published (answered from these lines, with offsets,
+   by :mod:`ttqa.answering.attribution`).
 4. **Head of the page** (the lines before the first body paragraph): the title
    line is found (see below) and removed from the text; the short menu /
    category lines above it ("Xây dựng Đảng", "Công tác tổ chức") go as well.
 5. **Tail of the page** (short unpunctuated lines after the last body
    paragraph): a closing signature (1–6 capitalised words: "Văn Hải", "P.L",
-   "Mai Hương – Cảnh Toàn") becomes ``author`` and is removed, and the short
+   "Mai Hương – Cảnh Toàn") becomes ``author`` and stays, and the short
    menu lines after it ("Tiến tới đại hội đảng", "Giải phóng miền Nam") go.
 
 Everything else is kept verbatim, photo captions included ("Quang cảnh hội
@@ -68,7 +70,7 @@ from dataclasses import dataclass, field
 from datetime import date as _date
 from itertools import pairwise
 
-__all__ = ["CleanedArticle", "clean_article", "normalize_text"]
+__all__ = ["CleanedArticle", "byline_photo_credit", "clean_article", "meta_date_value", "normalize_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +85,8 @@ class CleanedArticle:
     source: str | None = None
     author: str | None = None
     removed: list[str] = field(default_factory=list)
-    """Every non-blank line dropped from the text (boilerplate, metadata lines,
-    byline, signature), in page order; the title line is not listed."""
+    """Every non-blank line dropped from the text (boilerplate, menus), in page
+    order; the title line is not listed."""
 
 
 # --------------------------------------------------------------------------- normalisation
@@ -430,6 +432,34 @@ def _byline(line: str) -> str | None:
     return name if _is_name_like(name) else None
 
 
+_PHOTO_CREDIT_RE = re.compile(r"(?:ảnh|photo)\s*:\s*(?P<name>[^:;|]+?)\s*\.?$", _I)
+
+
+def byline_photo_credit(line: str) -> tuple[int, int] | None:
+    """(start, end) in ``line`` of the photographer's name of a byline ("Tin: Kiều Trang. Ảnh:
+    Trung Hiếu" -> "Trung Hiếu"), or None."""
+    if _byline(line) is None:
+        return None
+    m = _PHOTO_CREDIT_RE.search(line)
+    if m is None or not _is_name_like(m["name"]):
+        return None
+    return m.start("name"), m.end("name")
+
+
+def meta_date_value(line: str) -> tuple[int, int] | None:
+    """(start, end) in ``line`` of the date of a publication / update line ("Cập nhật ngày:
+    25/07/2020 13:05:15" -> "25/07/2020 13:05:15"), or None."""
+    if _meta_date(line) is None:
+        return None
+    m = _META_DATE_RE.fullmatch(line)
+    assert m is not None
+    start = m.end("label") if m["label"] else 0
+    while start < len(line) and line[start] in " :":
+        start += 1
+    end = len(line.rstrip(" ."))
+    return (start, end) if start < end else None
+
+
 # --------------------------------------------------------------------------- the cleaner
 
 
@@ -462,8 +492,9 @@ def clean_article(raw: str, *, title: str | None = None) -> CleanedArticle:
     meta_dates: list[tuple[str, bool]] = []
     author: str | None = None
 
-    # Whole-line boilerplate and metadata lines, anywhere on the page.
+    # Whole-line boilerplate anywhere on the page; metadata lines and bylines are read (and kept).
     kept: list[str] = []
+    attribution: set[int] = set()  # indices in ``kept`` of bylines and metadata lines
     after_counter = False
     for line in lines:
         if not line:
@@ -484,17 +515,19 @@ def clean_article(raw: str, *, title: str | None = None) -> CleanedArticle:
         meta = _meta_date(line)
         if meta is not None:
             meta_dates.append(meta)
-            removed.append(line)
+            attribution.add(len(kept))
+            kept.append(line)
             continue
         name = _byline(line)
         if name is not None:
             author = author or name
-            removed.append(line)
+            attribution.add(len(kept))
+            kept.append(line)
             continue
         kept.append(line)
 
     # Head: menu lines and the title line before the first body paragraph.
-    nonblank = [i for i, line in enumerate(kept) if line]
+    nonblank = [i for i, line in enumerate(kept) if line and i not in attribution]
     first_body = next((i for i in nonblank if _is_body(kept[i])), None)
     found_title: str | None = None
     drop: set[int] = set()
@@ -531,12 +564,9 @@ def clean_article(raw: str, *, title: str | None = None) -> CleanedArticle:
                 signature_at = i
                 break
         for i in tail:
-            if signature_at is not None and i >= signature_at:
-                drop.add(i)
-                removed.append(kept[i])
-                if i == signature_at:
-                    author = author or kept[i]
-            elif _is_menu(kept[i]):
+            if i == signature_at:
+                author = author or kept[i]
+            elif (signature_at is not None and i > signature_at) or _is_menu(kept[i]):
                 drop.add(i)
                 removed.append(kept[i])
 
