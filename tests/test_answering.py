@@ -39,7 +39,11 @@ def test_offsets_invariant_for_every_seed_question(seed_qa) -> None:  # type: ig
     [
         ("Ai chủ trì hội thảo?", QType.PERSON),
         ("ai chu tri hoi thao", QType.PERSON),
-        ("Cơ quan nào tổ chức hội nghị?", QType.PERSON),
+        ("Cơ quan nào tổ chức hội nghị?", QType.ORG),
+        ("co quan nao to chuc hoi nghi", QType.ORG),
+        ("Đồng chí được chuyển về đơn vị nào?", QType.ORG),
+        ("Cơ sở đào tạo lý luận nào của tỉnh dự hội nghị?", QType.ORG),
+        ("Quyết định số nào quy định việc này?", QType.WHAT),
         ("Nghệ An giảm được bao nhiêu biên chế?", QType.NUMBER),
         ("Có mấy nhiệm vụ trọng tâm?", QType.NUMBER),
         ("Hội thảo diễn ra khi nào?", QType.DATE),
@@ -260,3 +264,21 @@ def test_a_number_of_the_question_is_missing_only_when_no_form_of_it_is_in_the_a
     asked_2017 = "Năm 2017, hội nghị trực tuyến về công tác tổ chức diễn ra ngày nào?"
     assert missing(asked_2017) == 1.0
     assert missing(asked_2017, about="2017-12-25") == 0.0
+
+
+def test_typed_bonus_tells_organisations_from_people() -> None:
+    from ttqa.answering.reader import typed_bonus
+
+    spans = [
+        *("Ban Tổ chức Trung ương", "Trần Quốc Vượng", "sở Tư pháp TP.HCM", "hội nghị trực tuyến", "Ban"),
+        *("Huyện ủy", "Đảng, đoàn thể", "Đảng đã tham mưu"),
+    ]
+    org = typed_bonus("Cơ quan nào tổ chức hội nghị trực tuyến toàn quốc?", spans)
+    assert [bool(b) for b in org] == [True, False, True, False, False, False, False, False]
+    person = typed_bonus("Ai chủ trì hội nghị trực tuyến toàn quốc?", spans)
+    assert [bool(b) for b in person] == [False, True, False, False, False, False, False, False]
+    # An organisation does not run on into the question's own words.
+    q = "Cơ quan nào ở Vĩnh Tường tổ chức hội nghị?"
+    assert list(typed_bonus(q, ["Ban Tổ chức Trung ương tổ chức", "Huyện ủy Vĩnh Tường"]) > 0) == [False, True]
+    # A name the question already holds is not its answer.
+    assert not typed_bonus("Ban Tổ chức Trung ương thuộc cơ quan nào?", spans[:1]).any()

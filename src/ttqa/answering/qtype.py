@@ -15,6 +15,7 @@ from ttqa.textnorm import TOKEN_RE, _fold_word_accents, _fold_word_tones, fold_a
 
 class QType(StrEnum):
     PERSON = "ai"  # ai, người nào, đồng chí nào
+    ORG = "co_quan"  # cơ quan nào, đơn vị nào, tổ chức nào, ban nào
     NUMBER = "bao_nhieu"  # bao nhiêu, mấy
     DATE = "khi_nao"  # khi nào, ngày nào, năm nào, bao giờ
     PLACE = "o_dau"  # ở đâu, tại đâu, nơi nào
@@ -41,10 +42,13 @@ _RULES: list[tuple[QType, str, bool]] = [
     ),
     (QType.PLACE, r"\bđâu\b", False),
     (
+        QType.ORG,
+        r"(^|\W)(cơ quan|đơn vị|bộ phận|tổ chức|ban|bộ|thành phần|cơ sở(?: [^ ]+){0,4}) nào\b",
+        True,
+    ),
+    (
         QType.PERSON,
-        r"(^|\W)(ai|người nào|đồng chí nào|ông nào|bà nào|vị nào|những ai|cá nhân nào|lãnh đạo nào"
-        r"|cơ quan nào|đơn vị nào|bộ phận nào|tổ chức nào|ban nào|thành phần nào|những thành phần nào"
-        r"|cơ sở (đào tạo )?[^ ]* ?nào|ai là)\b",
+        r"(^|\W)(ai|người nào|đồng chí nào|ông nào|bà nào|vị nào|những ai|cá nhân nào|lãnh đạo nào|ai là)\b",
         True,
     ),
 ]
