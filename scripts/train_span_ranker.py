@@ -32,7 +32,15 @@ from ttqa.qa import QA
 Group = tuple[SpanFeatures, np.ndarray, list[str]]
 
 
-def groups_for(reader: Reader, questions: list[EvalQuestion]) -> list[Group]:
+def groups_for(
+    reader: Reader,
+    questions: list[EvalQuestion],
+    rng: np.random.Generator | None = None,
+    keep_negatives: int = 0,
+) -> list[Group]:
+    """Every candidate of each question, labelled with its F1; with ``rng``, only those that
+    overlap the answer plus ``keep_negatives`` others (whole-article contexts give thousands of
+    candidates a question: keeping them all for 5,000 questions does not fit in 24 GiB)."""
     out = []
     for q in questions:
         assert q.context is not None
@@ -40,12 +48,31 @@ def groups_for(reader: Reader, questions: list[EvalQuestion]) -> list[Group]:
             q.question, [Passage(q.doc_ids[0], q.context, 0, len(q.context))]
         )
         f1 = np.array([token_f1(t, q.answers) for t in texts], dtype=np.float32)
+        if rng is not None:
+            idx = sample_rows(f1, rng, keep_negatives)
+            feats, f1, texts = (
+                SpanFeatures(feats.dense[idx], feats.lex[idx]),
+                f1[idx],
+                [texts[i] for i in idx],
+            )
         out.append((feats, f1, texts))
     return out
 
 
+def sample_rows(f1: np.ndarray, rng: np.random.Generator, keep_negatives: int) -> np.ndarray:
+    """Rows of every candidate that overlaps the answer, plus a random sample of the others."""
+    pos = np.flatnonzero(f1 > 0)
+    neg = np.flatnonzero(f1 == 0)
+    if len(neg) > keep_negatives:
+        neg = rng.choice(neg, keep_negatives, replace=False)
+    return np.sort(np.concatenate([pos, neg]))
+
+
 def load_set(spec: str, limit: int) -> list[EvalQuestion]:
-    """A SQuAD set (gold paragraphs), or ``set.jsonl@index`` (gold article from the index)."""
+    """A SQuAD set (gold paragraphs), or ``set.jsonl@index`` (gold article from the index);
+    ``SPEC*N`` repeats each question N times (weighs a small in-domain set against larger ones)."""
+    spec, star, times = spec.rpartition("*") if "*" in spec else (spec, "", "")
+    repeat = int(times) if star else 1
     path, _, index = spec.partition("@")
     questions = load_any(path)
     if index:
@@ -55,22 +82,13 @@ def load_set(spec: str, limit: int) -> list[EvalQuestion]:
         ]
     if limit and len(questions) > limit:
         questions = random.Random(0).sample(questions, limit)
-    return questions
+    return [q for q in questions for _ in range(repeat)]
 
 
-def subsample(
-    group: Group, rng: np.random.Generator, keep_negatives: int, power: float = 1.0
-) -> tuple[SpanFeatures, np.ndarray]:
-    """All candidates that overlap the answer, plus a random sample of the others (faster fitting);
-    targets are F1 ** ``power``."""
+def targets(group: Group, power: float) -> tuple[SpanFeatures, np.ndarray]:
+    """A sampled group's features and its targets, F1 ** ``power``."""
     feats, f1, _ = group
-    f1 = f1**power
-    pos = np.flatnonzero(f1 > 0)
-    neg = np.flatnonzero(f1 == 0)
-    if len(neg) > keep_negatives:
-        neg = rng.choice(neg, keep_negatives, replace=False)
-    idx = np.sort(np.concatenate([pos, neg]))
-    return SpanFeatures(feats.dense[idx], feats.lex[idx]), f1[idx]
+    return feats, f1**power
 
 
 def evaluate(ranker: SpanRanker, groups: list[Group], questions: list[EvalQuestion]) -> tuple[float, float]:
@@ -119,7 +137,7 @@ def main() -> None:
         train = train[: args.limit]
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
-    train_groups = groups_for(reader, train)
+    train_groups = groups_for(reader, train, rng, args.negatives)
     print(f"features for {len(train)} training questions in {time.perf_counter() - t0:.0f} s")
     if args.cache:
         with args.cache.open("wb") as fh:
@@ -133,11 +151,7 @@ def main() -> None:
         ems, f1s = [], []
         for k in range(args.folds):
             test_idx = set(idx[k :: args.folds])
-            fit = [
-                subsample(train_groups[i], rng, args.negatives, args.target_power)
-                for i in idx
-                if i not in test_idx
-            ]
+            fit = [targets(train_groups[i], args.target_power) for i in idx if i not in test_idx]
             ranker = SpanRanker.fit(fit, epochs=args.epochs)
             tg = [train_groups[i] for i in sorted(test_idx)]
             tq = [train[i] for i in sorted(test_idx)]
@@ -146,12 +160,10 @@ def main() -> None:
             f1s.append(f1)
         print(f"{args.folds}-fold CV on {args.train}: EM {np.mean(ems):.1f}  F1 {np.mean(f1s):.1f}")
 
-    ranker = SpanRanker.fit(
-        [subsample(g, rng, args.negatives, args.target_power) for g in train_groups], epochs=args.epochs
-    )
+    ranker = SpanRanker.fit([targets(g, args.target_power) for g in train_groups], epochs=args.epochs)
     ranker.meta.update({"train_sets": args.train, "questions": len(train), "target_power": args.target_power})
     em, f1 = evaluate(ranker, train_groups, train)
-    print(f"train {args.train}: EM {em:.1f}  F1 {f1:.1f}")
+    print(f"train {args.train} (sampled candidates): EM {em:.1f}  F1 {f1:.1f}")
     for path in args.eval:
         qs = load_set(path, 0)
         groups = groups_for(reader, qs)
