@@ -213,20 +213,7 @@ class Answerer:
         citations = self._citations(reading, hits, None if abstained else best)
         if abstained:
             return Answer(question, None, None, True, confidence, citations, qtype=qtype)
-        return Answer(
-            question=question,
-            text=best.text,
-            sentence=doc.text[best.sentence_start : best.sentence_end],
-            abstained=False,
-            confidence=confidence,
-            citations=citations,
-            doc_id=best.doc_id,
-            start=best.start,
-            end=best.end,
-            sentence_start=best.sentence_start,
-            sentence_end=best.sentence_end,
-            qtype=qtype,
-        )
+        return _answered(question, doc, best, confidence, citations, qtype)
 
     def _attribution_answer(self, question: str, reading: str, hits: Sequence[Hit], asked: Asked) -> Answer:
         """The byline, photo credit or publication date of the best retrieved article
@@ -249,19 +236,8 @@ class Answerer:
             cos=0.0,
             passage_score=1.0,
         )
-        return Answer(
-            question=question,
-            text=best.text,
-            sentence=doc.text[span.line_start : span.line_end],
-            abstained=False,
-            confidence=ATTRIBUTION_CONFIDENCE,
-            citations=self._citations(reading, hits, best),
-            doc_id=doc.doc_id,
-            start=span.start,
-            end=span.end,
-            sentence_start=span.line_start,
-            sentence_end=span.line_end,
-            qtype=qtype,
+        return _answered(
+            question, doc, best, ATTRIBUTION_CONFIDENCE, self._citations(reading, hits, best), qtype
         )
 
     def _citations(self, question: str, hits: Sequence[Hit], best: SpanPrediction | None) -> list[Citation]:
@@ -290,3 +266,28 @@ class Answerer:
             if len(out) >= self.max_citations:
                 break
         return out
+
+
+def _answered(
+    question: str,
+    doc: Document,
+    best: SpanPrediction,
+    confidence: float,
+    citations: list[Citation],
+    qtype: str,
+) -> Answer:
+    """The answer ``best`` (a span of ``doc``) with its sentence and offsets."""
+    return Answer(
+        question=question,
+        text=best.text,
+        sentence=doc.text[best.sentence_start : best.sentence_end],
+        abstained=False,
+        confidence=confidence,
+        citations=citations,
+        doc_id=best.doc_id,
+        start=best.start,
+        end=best.end,
+        sentence_start=best.sentence_start,
+        sentence_end=best.sentence_end,
+        qtype=qtype,
+    )

@@ -372,17 +372,24 @@ _TYPED_COLUMNS = {
 }
 
 
+_SPLIT_COLUMNS = [_INDEX["split_left:2"], _INDEX["split_right:2"]]
+
+
 def _typed_bonus_rows(
     question: str, qtype: QType, feats: SpanFeatures, text: str, offsets: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.float32]:
     """:func:`typed_bonus` of one sentence's candidates, computed on the texts of those that can
     earn one (a number's first token is a digit, a date holds one, a name starts upper-case, an
-    organisation upper-case or with a head word such as "sở")."""
+    organisation upper-case or with a head word such as "sở"), and that do not start or end
+    inside a word ("Ban Tổ | chức Trung ương": the syllable pair is one word, ``split_*:2``)."""
     out = np.zeros(len(offsets), dtype=np.float32)
     columns = _TYPED_COLUMNS.get(qtype)
     if columns is None:
         return out
-    (eligible,) = np.nonzero(feats.dense[:, [_INDEX[c] for c in columns]].any(axis=1))
+    dense = feats.dense
+    (eligible,) = np.nonzero(
+        dense[:, [_INDEX[c] for c in columns]].any(axis=1) & ~dense[:, _SPLIT_COLUMNS].any(axis=1)
+    )
     if len(eligible):
         out[eligible] = typed_bonus(question, [text[offsets[k, 1] : offsets[k, 2]] for k in eligible])
     return out
