@@ -371,14 +371,20 @@ def _clock(raw: str | None) -> str | None:
     return ":".join(f"{p:02d}" for p in parts)
 
 
+def _meta_date_match(line: str) -> re.Match[str] | None:
+    """The match of a pure date metadata line whose date is a real one."""
+    m = _META_DATE_RE.fullmatch(line)
+    if m is None or not _valid(int(m["y"]), int(m["m"]), int(m["d"])):
+        return None
+    return m
+
+
 def _meta_date(line: str) -> tuple[str, bool] | None:
     """(ISO date, is an update label) for a pure date metadata line."""
-    m = _META_DATE_RE.fullmatch(line)
+    m = _meta_date_match(line)
     if m is None:
         return None
     y, mo, d = int(m["y"]), int(m["m"]), int(m["d"])
-    if not _valid(y, mo, d):
-        return None
     iso = f"{y:04d}-{mo:02d}-{d:02d}"
     clock = _clock(m["t2"] or m["t1"])
     if clock:
@@ -449,10 +455,9 @@ def byline_photo_credit(line: str) -> tuple[int, int] | None:
 def meta_date_value(line: str) -> tuple[int, int] | None:
     """(start, end) in ``line`` of the date of a publication / update line ("Cập nhật ngày:
     25/07/2020 13:05:15" -> "25/07/2020 13:05:15"), or None."""
-    if _meta_date(line) is None:
+    m = _meta_date_match(line)
+    if m is None:
         return None
-    m = _META_DATE_RE.fullmatch(line)
-    assert m is not None
     start = m.end("label") if m["label"] else 0
     while start < len(line) and line[start] in " :":
         start += 1

@@ -71,7 +71,7 @@ def find_attribution(text: str, author: str | None, asked: Asked) -> Attribution
     occurrence: bylines and signatures close an article); the photo credit and the publication
     date are read from their lines, the last such line first.
     """
-    lines = list(_lines(text))
+    lines = _lines(text)
     if asked is Asked.AUTHOR:
         if not author:
             return None

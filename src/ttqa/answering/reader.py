@@ -517,13 +517,17 @@ def typed_bonus(question: str, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         shape = _is_person if qtype is QType.PERSON else _is_org
         asked = set(tokenize(question))
         for i, text in enumerate(texts):
+            if not shape(text):
+                continue
             toks = tokenize(text)
+            if set(toks) <= asked:
+                continue
             # An organisation's name does not end on a lower-case word of the question: "Ban Tổ
             # chức Trung ương tổ chức" has swallowed the verb of "Cơ quan nào tổ chức ...?" (but
             # "Huyện ủy Vĩnh Tường" may end on the question's "Vĩnh Tường").
-            ends_on_question = toks[-1] in asked and not text.split()[-1][:1].isupper()
-            if shape(text) and not set(toks) <= asked and (qtype is QType.PERSON or not ends_on_question):
-                out[i] = TYPED_BONUS
+            if qtype is QType.ORG and toks[-1] in asked and not text.split()[-1][:1].isupper():
+                continue
+            out[i] = TYPED_BONUS
     return out
 
 
