@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import CORPUS
-from ttqa.answering.attribution import Asked, asked_attribution, find_attribution
 from ttqa.cleaning import clean_article
+from ttqa.reading.attribution import Asked, asked_attribution, find_attribution
 
 
 @pytest.mark.parametrize(

@@ -147,7 +147,7 @@ def test_messy_tree_documents(messy_tree: Path) -> None:
     assert html.title == "Tập trung tham mưu, tổ chức Đại hội cấp trên cơ sở theo đúng kế hoạch đề ra"
     assert (html.date, html.source, html.author) == ("2020-07-25T13:05:15", "ĐTO", "P.L")
     assert html.url == "https://baodongthap.vn/tap-trung-tham-muu.aspx"
-    # The publication line and the signature are part of the article (ttqa.answering.attribution).
+    # The publication line and the signature are part of the article (ttqa.reading.attribution).
     assert html.text.startswith(
         "Cập nhật ngày: 25/07/2020 13:05:15\n\nĐTO - Sáng ngày 25/7, Ban Tổ chức (BTC) Tỉnh ủy tổ chức"
     )

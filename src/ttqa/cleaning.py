@@ -24,7 +24,7 @@ What it does, in order:
    bylines ("Tin: Kiều Trang. Ảnh: Trung Hiếu") are read into ``date`` /
    ``author`` and **kept**: they are part of the article, and readers ask who
    wrote it and when it was published (answered from these lines, with offsets,
-   by :mod:`ttqa.answering.attribution`).
+   by :mod:`ttqa.reading.attribution`).
 4. **Head of the page** (the lines before the first body paragraph): the title
    line is found (see below) and removed from the text; the short menu /
    category lines above it ("Xây dựng Đảng", "Công tác tổ chức") go as well.

@@ -248,7 +248,14 @@ def eval_(
     no_answers: Annotated[bool, typer.Option("--no-answers", help="Retrieval metrics only.")] = False,
 ) -> None:
     """Evaluate retrieval, answers and abstention; print a table and write a report."""
-    from ttqa.evaluation.report import compare, metric_table, rc_line, tag_table, to_markdown
+    from ttqa.evaluation.report import (
+        compare,
+        metric_table,
+        rc_line,
+        tag_table,
+        to_markdown,
+        tradeoff_table,
+    )
     from ttqa.evaluation.suite import EvalOptions, evaluate_set, is_eval_set
     from ttqa.index.builder import tqdm_progress
 
@@ -295,6 +302,7 @@ def eval_(
         for title, (header, rows) in (
             (f"{path} ({report['questions']} questions)", metric_table(report)),
             (f"{path}: by tag", tag_table(report)),
+            (f"{path}: answers against abstention, by confidence threshold", tradeoff_table(report)),
         ):
             if not rows:
                 continue

@@ -148,7 +148,7 @@ class ChatService:
         """Load the model and the answerer before the first question (run in a thread)."""
         with self._lock:
             self.qa.embedder.embed_queries(["khởi động"])
-            _ = self.qa.answerer
+            self.qa.answerer.warm_up()
 
     def api_ask(self, question: str, mode: str = "hybrid", k: int = DEFAULT_K) -> dict[str, Any]:
         """The ``ask`` endpoint: ``qa.ask(question, k=k, mode=mode).to_dict()``.

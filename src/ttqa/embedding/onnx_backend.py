@@ -216,9 +216,9 @@ class _OnnxRunner:
 
         Spinning threads wait for work at full speed: 12 % more throughput on bulk encoding
         (48 against 43 chunks/s, 800-character chunks). But between the short runs of a
-        question, they take the CPU from the work beside them — BM25, span features: ``qa.ask``
+        question, they take the CPU from the work beside them (BM25 above all): ``qa.ask``
         at 35,440 articles averaged 73 ms spinning and 51 ms sleeping (domain questions, 2 vCPUs,
-        measured when the reader still encoded sentences on a second thread). Bulk encoding (index builds)
+        measured with an earlier reader). Bulk encoding (index builds)
         therefore gets a spinning session of its own, created when first needed.
         """
         found = self._sessions.get(spin)

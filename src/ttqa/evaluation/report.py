@@ -16,6 +16,8 @@ MAIN_METRICS: list[tuple[str, str, str]] = [
     ("answers", "F1", "F1"),
     ("answers", "sentence_hit", "sent hit"),
     ("answers", "citation_precision", "cite prec"),
+    ("answers", "answered", "answered"),
+    ("answers", "right_when_answered", "right of answered"),
     ("abstention", "precision", "abst P"),
     ("abstention", "recall", "abst R"),
     ("abstention", "AUROC", "AUROC"),
@@ -100,12 +102,38 @@ def tag_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def tradeoff_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The confidence trade-off of the first mode: one row per threshold."""
+    modes = list(report.get("modes", {}).items())
+    if not modes or not modes[0][1].get("tradeoff"):
+        return [], []
+    mode, block = modes[0]
+    header = [
+        f"threshold [{mode}]",
+        "answered",
+        "right of answered",
+        "EM",
+        "F1",
+        "unanswerable abstained",
+    ]
+    rows = []
+    for row in block["tradeoff"]:
+        label = f"{row['threshold']:.2f}"
+        if row["threshold"] == round(block.get("threshold", -1.0), 4):
+            label += " (shipped)"
+        elif row["threshold"] == 0.0:
+            label += " (never abstain)"
+        cells = [row[k] for k in ("answered", "right_of_answered", "EM", "F1", "unanswerable_abstained")]
+        rows.append([label, *[_fmt(c) for c in cells]])
+    return header, rows
+
+
 def rc_line(report: dict[str, Any]) -> str | None:
     rc = report.get("reading_comprehension")
     if not rc or rc.get("EM") is None:
         return None
     return (
-        f"reading comprehension (gold paragraph) on {report['set']}: n={rc['n']}  "
+        f"reading comprehension (gold text) on {report['set']}: n={rc['n']}  "
         f"EM {rc['EM']:.1f}  F1 {rc['F1']:.1f}  (p50 {rc['latency_ms'].get('p50', 0):.0f} ms)"
     )
 
@@ -121,6 +149,12 @@ def to_markdown(reports: list[dict[str, Any]]) -> str:
         lines.append("|" + "---|" * len(header))
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         lines.append("")
+        t_header, t_rows = tradeoff_table(report)
+        if t_rows:
+            lines.append("| " + " | ".join(t_header) + " |")
+            lines.append("|" + "---|" * len(t_header))
+            lines += ["| " + " | ".join(r) + " |" for r in t_rows]
+            lines.append("")
     lines += [
         "Retrieval (art = a passage of a gold article, ans = a passage containing a gold answer) in %, "
         "answers EM/F1 on NFC, tone-folded, lower-cased syllables; abstention on unanswerable questions.",

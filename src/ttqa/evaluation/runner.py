@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from ttqa.answering.reader import Passage, Reader
 from ttqa.evaluation.datasets import EvalQuestion
 from ttqa.evaluation.metrics import auroc, contains_answer, exact_match, token_f1
 from ttqa.qa import QA
+from ttqa.reading.base import Passage, Reader
 from ttqa.retrieval import Mode
 
 KS = (1, 3, 5, 10)
@@ -42,6 +42,8 @@ class QuestionResult:
     f1: float = 0.0
     sentence_hit: float = 0.0
     citation_precision: float | None = None
+    top_em: float = 0.0
+    top_f1: float = 0.0
     search_ms: float = 0.0
     ask_ms: float = 0.0
 
@@ -87,6 +89,38 @@ class OpenEvaluation:
                     rel[chunk.chunk_id] = 1
         return rel
 
+    def withheld(self, question: str, mode: Mode) -> str | None:
+        """The best span of an abstained question: what a lower threshold would have answered."""
+        best = self.qa.answerer.read(question, mode=mode)[3].best
+        return best.text if best else None
+
+    def tradeoff(self, results: Sequence[QuestionResult]) -> list[dict[str, float | None]]:
+        """Answered share, right answers among them (F1 >= 0.5) and unanswerable questions
+        abstained on, at confidence thresholds around the shipped one."""
+        ans = [r for r in results if r.answerable]
+        unans = [r for r in results if not r.answerable]
+        shipped = self.qa.answerer.calibration.threshold
+        rows = []
+        for t in sorted({0.0, 0.1, 0.2, 0.3, round(shipped, 4), 0.7}):
+            answered = [r for r in ans if r.confidence >= t and r.confidence > 0.0]
+            rows.append(
+                {
+                    "threshold": t,
+                    "answered": 100 * len(answered) / len(ans),
+                    "right_of_answered": (
+                        100 * float(np.mean([r.top_f1 >= 0.5 for r in answered])) if answered else 0.0
+                    ),
+                    "EM": 100 * sum(r.top_em for r in answered) / len(ans),
+                    "F1": 100 * sum(r.top_f1 for r in answered) / len(ans),
+                    "unanswerable_abstained": (
+                        100 * float(np.mean([not (r.confidence >= t and r.confidence > 0.0) for r in unans]))
+                        if unans
+                        else None
+                    ),
+                }
+            )
+        return rows
+
     def run(
         self,
         questions: Sequence[EvalQuestion],
@@ -122,6 +156,8 @@ class OpenEvaluation:
                 if q.answerable:
                     r.em = exact_match(ans.text, q.answers)
                     r.f1 = token_f1(ans.text, q.answers)
+                    top = ans.text if not ans.abstained else self.withheld(q.question, mode)
+                    r.top_em, r.top_f1 = exact_match(top, q.answers), token_f1(top, q.answers)
                     sentence = ans.sentence or ""
                     r.sentence_hit = float(bool(sentence) and contains_answer(sentence, q.answers))
                     if ans.citations:
@@ -169,12 +205,18 @@ class OpenEvaluation:
         )
         if ans:
             cps = [r.citation_precision for r in ans if r.citation_precision is not None]
+            answered = [r for r in ans if not r.abstained]
             block["answers"] = {
                 "EM": 100 * float(np.mean([r.em for r in ans])),
                 "F1": 100 * float(np.mean([r.f1 for r in ans])),
                 "sentence_hit": 100 * float(np.mean([r.sentence_hit for r in ans])),
                 "citation_precision": 100 * float(np.mean(cps)) if cps else None,
                 "answered": 100 * float(np.mean([not r.abstained for r in ans])),
+                "top_span_EM": 100 * float(np.mean([r.top_em for r in ans])),
+                "top_span_F1": 100 * float(np.mean([r.top_f1 for r in ans])),
+                "right_when_answered": (
+                    100 * float(np.mean([r.f1 >= 0.5 for r in answered])) if answered else None
+                ),
             }
         if ans and unans:
             abstained_unans = sum(r.abstained for r in unans)
@@ -196,16 +238,21 @@ def reading_comprehension(
     reader: Reader,
     questions: Sequence[EvalQuestion],
     progress: Callable[[int], None] | None = None,
+    documents: Callable[[str], str | None] | None = None,
 ) -> dict[str, Any]:
-    """Gold paragraph given: EM/F1 of the reader's best span."""
+    """Gold text given: EM/F1 of the reader's best span, reading the question's gold paragraph
+    (SQuAD sets) or its whole first gold article (``documents(doc_id)``: its stored text)."""
     ems, f1s, lat = [], [], []
     for q in questions:
-        if q.context is None or not q.answers:
+        text = q.context
+        if text is None and documents is not None and q.doc_ids:
+            text = documents(q.doc_ids[0])
+        if text is None or not q.answers:
             continue
         t0 = time.perf_counter()
-        preds = reader.read(q.question, [Passage(q.doc_ids[0], q.context, 0, len(q.context))], top=1)
+        reading = reader.read(q.question, [Passage(q.doc_ids[0], text, 0, len(text))], top=1, whole=True)
         lat.append((time.perf_counter() - t0) * 1000)
-        best = preds[0].text if preds else None
+        best = reading.best.text if reading.best else None
         ems.append(exact_match(best, q.answers))
         f1s.append(token_f1(best, q.answers))
         if progress:

@@ -106,10 +106,15 @@ def evaluate_set(
             log(f"no index in {index_dir}: building it from corpus/")
             qa = QA.build([Path("corpus")], index_dir)
     report["index"] = qa.info()
-    if is_rc:
+    gold_in_index = any(q.doc_ids and q.doc_ids[0] in qa.store for q in questions)
+    if is_rc or gold_in_index:
         t0 = time.perf_counter()
         bar = progress(len(questions), "reading comprehension") if progress else None
-        report["reading_comprehension"] = reading_comprehension(qa.answerer.reader, questions, bar)
+
+        def stored(doc_id: str) -> str | None:
+            return qa.store.get(doc_id).text if doc_id in qa.store else None
+
+        report["reading_comprehension"] = reading_comprehension(qa.answerer.reader, questions, bar, stored)
         report["reading_comprehension"]["seconds"] = time.perf_counter() - t0
     evaluation = OpenEvaluation(qa, k=options.k)
     report["modes"] = {}
@@ -119,6 +124,9 @@ def evaluate_set(
         results = evaluation.run(questions, mode, answers=options.answers, progress=bar)
         summary = evaluation.summarise(questions, results)
         summary["seconds"] = time.perf_counter() - t0
+        if options.answers and any(q.answerable for q in questions):
+            summary["tradeoff"] = evaluation.tradeoff(results)
+            summary["threshold"] = qa.answerer.calibration.threshold
         summary["per_question"] = [
             {
                 "id": r.id,

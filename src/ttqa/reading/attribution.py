@@ -12,13 +12,15 @@ line shares no word with the question.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from ttqa.cleaning import byline_photo_credit, meta_date_value
+from ttqa.reading.base import Passage, Reader, Reading, SpanCandidate
 from ttqa.textnorm import fold_accents
 
-__all__ = ["Asked", "AttributionSpan", "asked_attribution", "find_attribution"]
+__all__ = ["Asked", "AttributionSpan", "RoutingReader", "asked_attribution", "find_attribution"]
 
 
 class Asked(StrEnum):
@@ -99,3 +101,42 @@ def _lines(text: str) -> list[tuple[int, int]]:
             out.append((pos, pos + len(line)))
         pos += len(line) + 1
     return out
+
+
+def read_attribution(passages: Sequence[Passage], asked: Asked) -> Reading:
+    """The answer to ``asked`` from the first passage's article, or no candidate when that
+    article carries none (another article's byline would be a confident wrong answer)."""
+    if not passages:
+        return Reading([], 0.0, 0, source="attribution")
+    first = passages[0]
+    span = find_attribution(first.text, first.author, asked)
+    if span is None:
+        return Reading([], 0.0, 0, source="attribution")
+    candidate = SpanCandidate(
+        doc_id=first.doc_id,
+        start=span.start,
+        end=span.end,
+        text=first.text[span.start : span.end],
+        score=0.0,
+        passage=0,
+        sentence_start=span.line_start,
+        sentence_end=span.line_end,
+        passage_score=first.score,
+    )
+    return Reading([candidate], 0.0, 0, source="attribution")
+
+
+class RoutingReader:
+    """A :class:`~ttqa.reading.base.Reader` that answers questions about an article's byline,
+    photo credit or publication date from those lines, and every other question with ``spans``."""
+
+    def __init__(self, spans: Reader) -> None:
+        self.spans = spans
+
+    def read(
+        self, question: str, passages: Sequence[Passage], *, top: int = 5, whole: bool = False
+    ) -> Reading:
+        asked = asked_attribution(question)
+        if asked is not None:
+            return read_attribution(passages, asked)
+        return self.spans.read(question, passages, top=top, whole=whole)

@@ -1,0 +1,65 @@
+"""The reader contract: passages in, ranked answer spans and a no-answer score out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A passage to read: ``text[start:end]`` of the document ``doc_id``."""
+
+    doc_id: str
+    text: str  # the whole stored document text
+    start: int
+    end: int
+    score: float = 1.0  # retrieval evidence in [0, 1]
+    author: str | None = None  # the article's author, as its metadata gives it
+
+
+@dataclass(frozen=True, slots=True)
+class SpanCandidate:
+    """An answer span: ``text == passages[passage].text[start:end]``, inside the sentence
+    ``[sentence_start, sentence_end)`` of the same text."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+    passage: int
+    sentence_start: int
+    sentence_end: int
+    passage_score: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What a reader found: spans best first, and its score for "the passages do not answer"
+    (on the same scale as the spans' scores)."""
+
+    candidates: list[SpanCandidate] = field(default_factory=list)
+    no_answer: float = 0.0
+    windows: int = 0
+    source: str = "span"
+    """Which reader answered: ``span`` (the neural reader) or ``attribution`` (a byline, photo
+    credit or publication line of the best article)."""
+
+    @property
+    def best(self) -> SpanCandidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+@runtime_checkable
+class Reader(Protocol):
+    """Reads passages for a question. Offsets are exact: ``passage.text[c.start:c.end] == c.text``."""
+
+    def read(
+        self, question: str, passages: Sequence[Passage], *, top: int = 5, whole: bool = False
+    ) -> Reading:
+        """The ``top`` best spans. The reader reads the best passages first and stops at its
+        budget; ``whole`` reads every passage to its end (reading comprehension of whole
+        articles)."""
+        ...

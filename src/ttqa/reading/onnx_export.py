@@ -1,0 +1,274 @@
+"""The reader on ONNX Runtime: exported from torch on first use, int8, cached and verified.
+
+The export goes into a temporary folder beside the cache entry, is quantised, checked against
+the torch model on :data:`VERIFY_CASES` and only then renamed into place, so an interrupted
+export never leaves a half-written model behind. The cache entry is named after the weights'
+checksum: new weights get a new export.
+
+Quantisation: the matrix products get int8 weights (per channel, ONNX Runtime's dynamic
+quantiser); the word embeddings are stored in fp16 and cast back after the lookup. Quantising
+the embeddings to int8 as well cost 2.3 EM on XQuAD-vi and the seed articles (32.8 against 35.0
+for fp32, 200 + 123 questions); with fp16 embeddings the int8 reader reads as well as fp32
+(34.7 / 56.2 against 35.0 / 56.1 EM / F1) at the same speed as the all-int8 one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from ttqa.reading.base import Passage
+from ttqa.reading.decode import FloatArray
+from ttqa.reading.model import file_sha256, load_model
+from ttqa.reading.windows import IntArray
+
+if TYPE_CHECKING:
+    import onnxruntime
+
+    from ttqa.reading.neural import NeuralReader
+
+logger = logging.getLogger(__name__)
+
+Variant = Literal["fp32", "int8"]
+EXPORT_VERSION = 1
+MODEL_FILE = "reader.onnx"
+META_FILE = "ttqa_reader_onnx.json"
+MAX_MEAN_GAP: dict[Variant, float] = {"fp32": 0.01, "int8": 0.75}
+"""Largest mean absolute difference allowed between torch and ONNX logits over a window's tokens."""
+CLEAR_MARGIN = 1.0
+"""A verification case must give the torch model's best span when that span beats every other
+by this much (a near tie may flip under int8 noise)."""
+
+VERIFY_CASES: tuple[tuple[str, str], ...] = (
+    (
+        "Ai chủ trì hội thảo góp ý đề án tổ chức bộ máy huyện Vĩnh Tường?",
+        "Sáng ngày 19/11/2020, Huyện ủy Vĩnh Tường tổ chức hội thảo góp ý vào đề án tổ chức bộ máy, công "
+        "tác cán bộ của huyện giai đoạn 2020 – 2025. Đồng chí Đàm Hữu Khanh – Phó Bí thư Thường trực "
+        "Huyện ủy chủ trì hội thảo. Dự hội thảo có lãnh đạo Ban Tổ chức Tỉnh ủy.",
+    ),
+    (
+        "Nghệ An giảm được bao nhiêu biên chế?",
+        "Sau 5 năm thực hiện Nghị quyết 39, toàn tỉnh Nghệ An đã giảm được 6.666 biên chế, vượt chỉ tiêu "
+        "đề ra. Tỉnh cũng sắp xếp lại 45 đơn vị sự nghiệp công lập.",
+    ),
+    (
+        "Hội nghị được tổ chức ở đâu?",
+        "Ngày 3/1/2025, Ban Thường vụ Tỉnh ủy tổ chức hội nghị triển khai Nghị quyết số 18-NQ/TW tại Hội "
+        "trường Tỉnh ủy. Hội nghị được kết nối trực tuyến tới 72 điểm cầu.",
+    ),
+    (
+        "Ai là Trưởng Ban Tổ chức Tỉnh ủy?",
+        "Phát biểu tại hội nghị, đồng chí Phan Văn Thắng, Ủy viên Ban Thường vụ, Trưởng Ban Tổ chức Tỉnh "
+        "ủy nhấn mạnh yêu cầu đổi mới công tác cán bộ.",
+    ),
+    (
+        "Năm 2019 cả nước kết nạp bao nhiêu đảng viên mới?",
+        "Năm 2019, toàn Đảng đã kết nạp được 143 ngàn đảng viên mới, đạt 105% kế hoạch đề ra.",
+    ),
+    (
+        "Đại hội Đảng bộ tỉnh diễn ra khi nào?",
+        "Đại hội đại biểu Đảng bộ tỉnh lần thứ XVII, nhiệm kỳ 2020 – 2025 diễn ra từ ngày 14 đến ngày "
+        "16/10/2020 tại Trung tâm Hội nghị tỉnh.",
+    ),
+    (
+        "Paris nằm ở đâu?",
+        "Paris nằm ở điểm gặp nhau của các hành trình thương mại đường bộ và đường sông, và là trung tâm "
+        "của một vùng nông nghiệp giàu có.",
+    ),
+)
+_export_lock = threading.Lock()
+
+
+def _threads() -> int:
+    return int(os.environ.get("TTQA_TORCH_THREADS", "0")) or (os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def export_dir(base_dir: Path, delta: Path, variant: Variant) -> Path:
+    """The cache folder of the export of ``delta`` (beside the converted base model)."""
+    return base_dir.parent / f"ttqa-reader-{file_sha256(delta)[:16]}-onnx-{variant}-v{EXPORT_VERSION}"
+
+
+class OnnxLogits:
+    """The exported reader on ONNX Runtime. Worker threads sleep between runs, so a question's
+    reading does not take the CPU from the search that runs beside it."""
+
+    def __init__(self, folder: Path) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = _threads()
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session: onnxruntime.InferenceSession = ort.InferenceSession(
+            str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
+        )
+
+    def logits(self, ids: IntArray, mask: IntArray) -> tuple[FloatArray, FloatArray]:
+        s, e = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return np.asarray(s, dtype=np.float32), np.asarray(e, dtype=np.float32)
+
+
+def _export(model: object, out: Path) -> None:
+    import torch
+
+    assert isinstance(model, torch.nn.Module)
+    ids = torch.tensor([[0, 100, 200, 2, 2, 300, 400, 500, 2]], dtype=torch.long)
+    mask = torch.ones_like(ids)
+    with torch.no_grad(), _quiet():
+        torch.onnx.export(
+            model,
+            (ids, mask),
+            str(out),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["start_logits", "end_logits"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "tokens"},
+                "attention_mask": {0: "batch", 1: "tokens"},
+                "start_logits": {0: "batch", 1: "tokens"},
+                "end_logits": {0: "batch", 1: "tokens"},
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def _quantize(src: Path, dst: Path) -> None:
+    """int8 matrix products, fp16 word embeddings (see the module notes)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with _quiet():
+        quantize_dynamic(
+            str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
+        )
+    graph = onnx.load(str(dst))
+    lookup = next(n for n in graph.graph.node if n.op_type == "Gather" and "word_embeddings" in n.name)
+    table = next(t for t in graph.graph.initializer if t.name == lookup.input[0])
+    half = numpy_helper.from_array(numpy_helper.to_array(table).astype(np.float16), table.name)
+    graph.graph.initializer.remove(table)
+    graph.graph.initializer.append(half)
+    out = lookup.output[0]
+    lookup.output[0] = f"{out}_fp16"
+    cast = helper.make_node(
+        "Cast", [f"{out}_fp16"], [out], to=TensorProto.FLOAT, name=f"{lookup.name}_to_fp32"
+    )
+    nodes = list(graph.graph.node)
+    graph.graph.node.insert(nodes.index(lookup) + 1, cast)
+    onnx.save(graph, str(dst))
+
+
+def compare(
+    reference: NeuralReader, candidate: NeuralReader, cases: tuple[tuple[str, str], ...] = VERIFY_CASES
+) -> dict[str, float]:
+    """How far ``candidate``'s logits are from ``reference``'s (the largest mean absolute
+    difference over a window's tokens), on how many ``cases`` the reference's best span is clear
+    (:data:`CLEAR_MARGIN`), and on how many of those both pick it."""
+    gap, clear, same = 0.0, 0, 0
+    for question, text in cases:
+        passages = [Passage("verify", text, 0, len(text))]
+        wins = reference.windows(question, passages)
+        rs, re_ = reference.run(wins)
+        cs, ce = candidate.run(wins)
+        for k in range(len(wins)):
+            lo = wins[k].context_at
+            gap = max(
+                gap,
+                float(np.mean(np.abs(rs[k][lo:] - cs[k][lo:]))),
+                float(np.mean(np.abs(re_[k][lo:] - ce[k][lo:]))),
+            )
+        a = reference.read(question, passages, top=2)
+        b = candidate.read(question, passages, top=1).best
+        if a.best is None or (len(a.candidates) > 1 and a.candidates[1].score > a.best.score - CLEAR_MARGIN):
+            continue
+        clear += 1
+        same += int(b is not None and (a.best.start, a.best.end) == (b.start, b.end))
+    return {"mean_logit_gap": gap, "clear_cases": clear, "same_best_span": same, "cases": len(cases)}
+
+
+def _build(base_dir: Path, delta: Path, target: Path, variant: Variant) -> None:
+    from tokenizers import Tokenizer
+
+    from ttqa.reading.neural import NeuralReader, TorchLogits
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        logger.info("exporting the reader to ONNX (%s) in %s (one-off)", variant, target)
+        model, config = load_model(base_dir, delta)
+        if variant == "fp32":
+            _export(model, tmp / MODEL_FILE)
+        else:
+            _export(model, tmp / "fp32.onnx")
+            _quantize(tmp / "fp32.onnx", tmp / MODEL_FILE)
+            (tmp / "fp32.onnx").unlink()
+        shutil.copy2(base_dir / "tokenizer.json", tmp / "tokenizer.json")
+        tokenizer = Tokenizer.from_file(str(tmp / "tokenizer.json"))
+        torch_reader = NeuralReader(tokenizer, TorchLogits(model), config.shape)
+        onnx_reader = NeuralReader(tokenizer, OnnxLogits(tmp), config.shape)
+        check = compare(torch_reader, onnx_reader)
+        if (
+            check["same_best_span"] < check["clear_cases"]
+            or check["clear_cases"] < check["cases"] / 2
+            or check["mean_logit_gap"] > MAX_MEAN_GAP[variant]
+        ):
+            raise RuntimeError(f"ONNX {variant} export of the reader disagrees with torch: {check}")
+        meta = {
+            "export_version": EXPORT_VERSION,
+            "variant": variant,
+            "delta_sha256": file_sha256(delta),
+            "sha256": file_sha256(tmp / MODEL_FILE),
+            "config": json.loads(config.to_json()),
+            "check_against_torch": check,
+        }
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        for path in [tmp, *tmp.rglob("*")]:
+            with contextlib.suppress(OSError):
+                path.chmod(0o755 if path.is_dir() else 0o644)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not _valid(target):
+                shutil.rmtree(target, ignore_errors=True)
+                os.rename(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _valid(folder: Path) -> bool:
+    try:
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        return bool(meta["sha256"] == file_sha256(folder / MODEL_FILE))
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def ensure_reader_onnx(base_dir: Path, delta: Path, variant: Variant = "int8") -> Path:
+    """The verified ONNX export of the reader ``delta`` over ``base_dir`` (built on first use,
+    rebuilt when damaged)."""
+    target = export_dir(base_dir, delta, variant)
+    with _export_lock:
+        if not _valid(target):
+            if target.exists():
+                logger.warning("reader ONNX export at %s is damaged; rebuilding", target)
+            _build(base_dir, delta, target, variant)
+    return target

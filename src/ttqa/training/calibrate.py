@@ -1,0 +1,154 @@
+"""Fit the answer confidence and the abstention threshold on held-in questions.
+
+``python -m ttqa.training.calibrate --index DIR`` (DIR: an index of the 606 domain articles)
+reads the domain questions that training kept out (:func:`ttqa.training.data.held_out`) twice:
+as asked, where a right answer (F1 >= 0.5) is the positive class, and with their own article
+withheld from retrieval, where every answer is wrong (near misses: the same kind of article
+without the fact). A logistic model over :func:`ttqa.answering.confidence.evidence` is fitted to
+them. Its output is the probability that the answer is right, so answering pays when
+``p - cost * (1 - p) > 0``: the threshold is ``cost / (1 + cost)``, where ``--cost`` says how
+much worse a wrong answer is than an abstention (default 0.5: every answer shows the passage it
+comes from, so a wrong one is seen at a glance, while a withheld right one costs the whole search).
+The withheld rows are weighed so that unanswerable questions make ``--unanswerable-share``
+of all (a product assumption: a quarter of what users ask is not in the articles). The
+evaluation sets (seed, domain, XQuAD-vi) are never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ttqa.answering.confidence import FEATURES, Calibration, evidence
+from ttqa.evaluation.datasets import EvalQuestion, load_jsonl
+from ttqa.evaluation.metrics import auroc, token_f1
+from ttqa.qa import QA
+from ttqa.training.data import held_out
+from ttqa.training.examples import refuse_evaluation_sets
+
+logger = logging.getLogger(__name__)
+
+
+def rows(
+    qa: QA, questions: Sequence[EvalQuestion], *, k: int = 8
+) -> tuple[list[dict[str, float]], list[int], list[bool]]:
+    """Features, labels (1: a right answer) and whether the article was withheld, for each
+    question as asked and with its article withheld."""
+    answerer = qa.answerer
+    feats: list[dict[str, float]] = []
+    labels: list[int] = []
+    withheld_rows: list[bool] = []
+    for q in questions:
+        found = qa.retriever.retrieve(q.question, k=k * 3)
+        for withheld in (False, True):
+            hits = [h for h in found.hits if not (withheld and h.doc_id in q.doc_ids)][:k]
+            passages = answerer.passages(hits)
+            reading = answerer.reader.read(found.reading, passages, top=10)
+            if reading.best is None or reading.source != "span":
+                continue
+            feats.append(evidence(reading, passages, found.reading))
+            labels.append(int(not withheld and token_f1(reading.best.text, q.answers) >= 0.5))
+            withheld_rows.append(withheld)
+    return feats, labels, withheld_rows
+
+
+def fit(
+    feats: Sequence[dict[str, float]],
+    labels: Sequence[int],
+    weights: Sequence[float] | None = None,
+    *,
+    l2: float = 1e-2,
+    steps: int = 200,
+) -> dict[str, float]:
+    """Weighted logistic regression (Newton's method, L2-regularised) over standardised
+    features; the weights returned apply to the raw features."""
+    x = np.asarray([[f[name] for name in FEATURES] for f in feats], dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    sw = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    z = np.hstack([np.ones((len(x), 1)), (x - mu) / sd])
+    w = np.zeros(z.shape[1])
+    reg = np.full(z.shape[1], l2)
+    reg[0] = 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(z @ w)))
+        grad = z.T @ (sw * (p - y)) + reg * w
+        hess = (z * (sw * p * (1 - p))[:, None]).T @ z + np.diag(reg + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    out = {name: float(w[i + 1] / sd[i]) for i, name in enumerate(FEATURES)}
+    out["bias"] = float(w[0] - sum(w[i + 1] * mu[i] / sd[i] for i in range(len(FEATURES))))
+    return out
+
+
+def decision_threshold(cost: float) -> float:
+    """The confidence above which answering pays, when a wrong answer costs ``cost`` times what
+    an abstention does and the confidence is a calibrated probability of being right."""
+    if cost <= 0:
+        raise ValueError("the cost of a wrong answer must be positive")
+    return cost / (1.0 + cost)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m ttqa.training.calibrate", description=__doc__.split("\n\n")[0]
+    )
+    ap.add_argument("--index", type=Path, required=True, help="index of the 606 domain articles")
+    ap.add_argument("--questions", type=Path, default=Path("evals/party_org_train.jsonl"))
+    ap.add_argument(
+        "--cost", type=float, default=0.5, help="how much worse a wrong answer is than an abstention"
+    )
+    ap.add_argument(
+        "--unanswerable-share",
+        type=float,
+        default=0.25,
+        help="share of questions users ask that the articles do not answer (weighs the withheld rows)",
+    )
+    ap.add_argument("--out", type=Path, default=None, help="default: the bundled confidence.json")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    refuse_evaluation_sets(args.questions)
+    questions = [q for q in load_jsonl(args.questions) if q.doc_ids and held_out(q.doc_ids[0])]
+    qa = QA.load(args.index)
+    feats, labels, withheld = rows(qa, questions)
+    share = args.unanswerable_share
+    asked, held = withheld.count(False), withheld.count(True)
+    w_held = share / (1 - share) * asked / max(1, held)
+    sample = [w_held if h else 1.0 for h in withheld]
+    weights = fit(feats, labels, sample)
+    cal = Calibration(weights=weights)
+    conf = [cal.confidence(f) for f in feats]
+    threshold = decision_threshold(args.cost)
+    pos = [c for c, y in zip(conf, labels, strict=True) if y]
+    neg = [c for c, y in zip(conf, labels, strict=True) if not y]
+    meta = {
+        "questions": (
+            f"{len(questions)} held-out questions of {args.questions.name}, "
+            "as asked and with their article withheld"
+        ),
+        "n": len(labels),
+        "right": int(sum(labels)),
+        "auroc": round(auroc(pos, neg) or 0.5, 4),
+        "cost_wrong_answer": args.cost,
+        "unanswerable_share": share,
+    }
+    out = args.out or Path(__file__).resolve().parents[1] / "answering" / "confidence.json"
+    text = Calibration(
+        weights={k: round(v, 5) for k, v in weights.items()}, threshold=round(threshold, 4), meta=meta
+    ).to_json()
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    tmp.replace(out)
+    print(json.dumps({"threshold": threshold, **meta}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
