@@ -16,6 +16,13 @@ from collections.abc import Iterable
 from ttqa.textnorm import fold_accents, nfc
 
 _WORD_RE = re.compile(r"\d+(?:[.,/:\-]\d+)*|[^\W_]+")
+QUESTION_WORDS = (
+    "ai. là ai. là gì. những gì. cái gì. gì. bao nhiêu. mấy. ở đâu. đâu. khi nào. bao giờ. "
+    "lúc nào. ngày nào. năm nào. nào. tại sao. vì sao. như thế nào. thế nào. ra sao. có phải. "
+    "hay không. không."
+)
+"""Vietnamese interrogatives, always part of the evidence: the passages that answer a question
+rarely contain its question words ("bao nhieu" must not become "bảo nhieu")."""
 
 
 def restore_diacritics(question: str, evidence: Iterable[str]) -> str:
@@ -26,7 +33,7 @@ def restore_diacritics(question: str, evidence: Iterable[str]) -> str:
     """
     uni: dict[str, Counter[str]] = {}
     bi: dict[tuple[str, str], Counter[tuple[str, str]]] = {}
-    for text in evidence:
+    for text in (*evidence, QUESTION_WORDS):
         words = [w.lower() for w in _WORD_RE.findall(nfc(text))]
         folded = [fold_accents(w) for w in words]
         for i, (w, f) in enumerate(zip(words, folded, strict=True)):
