@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv and install ttqa into it (idempotent; reinstalls only when pyproject.toml changes).
-# Usage: scripts/setup.sh [dev]
+# Usage: scripts/setup.sh [dev|train]   (an extra of pyproject.toml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extra="${1:-}"

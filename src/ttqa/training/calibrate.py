@@ -6,9 +6,10 @@ as asked, where a right answer (F1 >= 0.5) is the positive class, and with their
 withheld from retrieval, where every answer is wrong (near misses: the same kind of article
 without the fact). A logistic model over :func:`ttqa.answering.confidence.evidence` is fitted to
 them. Its output is the probability that the answer is right, so answering pays when
-``p - cost * (1 - p) > 0``: the threshold is ``cost / (1 + cost)``, where ``--cost`` says how
-much worse a wrong answer is than an abstention (default 0.5: every answer shows the passage it
-comes from, so a wrong one is seen at a glance, while a withheld right one costs the whole search).
+``p - cost * (1 - p) > 0``: the threshold is ``cost / (1 + cost)``, where ``--cost`` is what a
+wrong answer costs, a right one gaining 1 and an abstention 0 (default 0.5: every answer shows
+the passage it comes from, so a wrong one is seen at a glance, while a withheld right one costs
+the whole search).
 The withheld rows are weighed so that unanswerable questions make ``--unanswerable-share``
 of all (a product assumption: a quarter of what users ask is not in the articles). The
 evaluation sets (seed, domain, XQuAD-vi) are never read.
@@ -89,8 +90,8 @@ def fit(
 
 
 def decision_threshold(cost: float) -> float:
-    """The confidence above which answering pays, when a wrong answer costs ``cost`` times what
-    an abstention does and the confidence is a calibrated probability of being right."""
+    """The confidence above which answering pays, when a right answer gains 1, a wrong one
+    costs ``cost``, an abstention nothing, and the confidence is a calibrated probability."""
     if cost <= 0:
         raise ValueError("the cost of a wrong answer must be positive")
     return cost / (1.0 + cost)
@@ -103,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index", type=Path, required=True, help="index of the 606 domain articles")
     ap.add_argument("--questions", type=Path, default=Path("evals/party_org_train.jsonl"))
     ap.add_argument(
-        "--cost", type=float, default=0.5, help="how much worse a wrong answer is than an abstention"
+        "--cost",
+        type=float,
+        default=0.5,
+        help="what a wrong answer costs, a right one gaining 1 (threshold cost/(1+cost))",
     )
     ap.add_argument(
         "--unanswerable-share",
