@@ -8,9 +8,9 @@ import pytest
 
 from conftest import EVALS
 from ttqa.answering.qtype import QType, question_type
-from ttqa.answering.sentences import sentence_spans
 from ttqa.evaluation.datasets import load_jsonl
 from ttqa.reading.base import Passage
+from ttqa.reading.sentences import sentence_spans
 
 SEED = load_jsonl(EVALS / "seed.jsonl")
 

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 from ttqa.answering.confidence import Calibration, evidence
 from ttqa.answering.qtype import question_type
-from ttqa.answering.sentences import sentence_at, sentences_in
 from ttqa.filters import FiltersLike
 from ttqa.index.store import DocumentStore
 from ttqa.reading.attribution import RoutingReader
 from ttqa.reading.base import Passage, Reader, Reading, SpanCandidate
+from ttqa.reading.sentences import sentence_at, sentences_in
 from ttqa.retrieval import Mode, Retriever
 from ttqa.textnorm import tokenize
 from ttqa.types import Answer, Citation, Document, Hit

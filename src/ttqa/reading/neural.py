@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from ttqa.answering.sentences import sentence_at
 from ttqa.reading.base import Passage, Reading, SpanCandidate
 from ttqa.reading.decode import FloatArray, RawSpan, null_score, window_spans
+from ttqa.reading.sentences import sentence_at
 from ttqa.reading.windows import (
     IntArray,
     Window,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from ttqa.answering.sentences import sentence_spans
+from ttqa.reading.sentences import sentence_spans
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer

@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from ttqa.answering.sentences import sentence_spans
+from ttqa.reading.sentences import sentence_spans
 from ttqa.textnorm import nfc
 from ttqa.training.examples import Example
 
