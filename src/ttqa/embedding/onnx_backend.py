@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -30,6 +29,7 @@ import numpy as np
 from ttqa.embedding.base import Vectors
 from ttqa.embedding.export_cache import is_valid, publish, staging
 from ttqa.embedding.memo import QueryMemo
+from ttqa.embedding.ort_session import cpu_session
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -53,10 +53,6 @@ _VERIFY_TEXTS = (
     "passage: Nghệ An đã giảm 6.666 biên chế so với năm 2015.",
 )
 _export_lock = threading.Lock()
-
-
-def _threads() -> int:
-    return int(os.environ.get("TTQA_TORCH_THREADS", "0")) or (os.cpu_count() or 1)
 
 
 def export_dir(model_dir: Path, variant: Variant) -> Path:
@@ -205,17 +201,7 @@ class _OnnxRunner:
             return found
         with self._session_lock:
             if spin not in self._sessions:
-                import onnxruntime as ort
-
-                options = ort.SessionOptions()
-                options.intra_op_num_threads = _threads()
-                options.inter_op_num_threads = 1
-                options.log_severity_level = 3
-                if not spin:
-                    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                self._sessions[spin] = ort.InferenceSession(
-                    self._model, options, providers=["CPUExecutionProvider"]
-                )
+                self._sessions[spin] = cpu_session(self._model, spin=spin)
             return self._sessions[spin]
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> Vectors:

@@ -138,6 +138,15 @@ def rc_line(report: dict[str, Any]) -> str | None:
     )
 
 
+def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *["| " + " | ".join(r) + " |" for r in rows],
+        "",
+    ]
+
+
 def to_markdown(reports: list[dict[str, Any]]) -> str:
     lines = ["# ttqa evaluation report", ""]
     for report in reports:
@@ -145,16 +154,10 @@ def to_markdown(reports: list[dict[str, Any]]) -> str:
         lines += [f"## {report['set']} ({report['questions']} questions, k={report['k']})", ""]
         if line := rc_line(report):
             lines += [line, ""]
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "---|" * len(header))
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        lines.append("")
+        lines += _markdown_table(header, rows)
         t_header, t_rows = tradeoff_table(report)
         if t_rows:
-            lines.append("| " + " | ".join(t_header) + " |")
-            lines.append("|" + "---|" * len(t_header))
-            lines += ["| " + " | ".join(r) + " |" for r in t_rows]
-            lines.append("")
+            lines += _markdown_table(t_header, t_rows)
     lines += [
         "Retrieval (art = a passage of a gold article, ans = a passage containing a gold answer) in %, "
         "answers EM/F1 on NFC, tone-folded, lower-cased syllables; abstention on unanswerable questions.",

@@ -70,6 +70,11 @@ def _percentiles(values: Sequence[float]) -> dict[str, float]:
     return {"p50": float(np.percentile(arr, 50)), "p95": float(np.percentile(arr, 95))}
 
 
+def _answered_at(r: QuestionResult, threshold: float) -> bool:
+    """Whether ``r`` is answered at ``threshold`` (confidence 0.0: the reader found no span)."""
+    return r.confidence >= threshold and r.confidence > 0.0
+
+
 class OpenEvaluation:
     """Questions against an index: retrieval, answers, abstention, latency."""
 
@@ -102,7 +107,7 @@ class OpenEvaluation:
         shipped = self.qa.answerer.calibration.threshold
         rows = []
         for t in sorted({0.0, 0.1, 0.2, 0.3, round(shipped, 4), 0.7}):
-            answered = [r for r in ans if r.confidence >= t and r.confidence > 0.0]
+            answered = [r for r in ans if _answered_at(r, t)]
             rows.append(
                 {
                     "threshold": t,
@@ -113,9 +118,7 @@ class OpenEvaluation:
                     "EM": 100 * sum(r.top_em for r in answered) / len(ans),
                     "F1": 100 * sum(r.top_f1 for r in answered) / len(ans),
                     "unanswerable_abstained": (
-                        100 * float(np.mean([not (r.confidence >= t and r.confidence > 0.0) for r in unans]))
-                        if unans
-                        else None
+                        100 * float(np.mean([not _answered_at(r, t) for r in unans])) if unans else None
                     ),
                 }
             )

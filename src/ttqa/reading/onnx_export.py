@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import shutil
 import threading
 import warnings
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ttqa.embedding.export_cache import is_valid, publish, staging
+from ttqa.embedding.ort_session import cpu_session
 from ttqa.index.layout import sha256_file
 from ttqa.reading.base import Passage
 from ttqa.reading.decode import FloatArray
@@ -91,10 +91,6 @@ VERIFY_CASES: tuple[tuple[str, str], ...] = (
 _export_lock = threading.Lock()
 
 
-def _threads() -> int:
-    return int(os.environ.get("TTQA_TORCH_THREADS", "0")) or (os.cpu_count() or 1)
-
-
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     with warnings.catch_warnings():
@@ -112,16 +108,7 @@ class OnnxLogits:
     reading does not take the CPU from the search that runs beside it."""
 
     def __init__(self, folder: Path) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = _threads()
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session: onnxruntime.InferenceSession = ort.InferenceSession(
-            str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
-        )
+        self.session: onnxruntime.InferenceSession = cpu_session(folder / MODEL_FILE)
 
     def logits(self, ids: IntArray, mask: IntArray) -> tuple[FloatArray, FloatArray]:
         s, e = self.session.run(None, {"input_ids": ids, "attention_mask": mask})

@@ -1,0 +1,29 @@
+"""ONNX Runtime sessions on the CPU, as the embedder and the reader both run them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import onnxruntime
+
+
+def threads() -> int:
+    """Intra-op threads: ``TTQA_TORCH_THREADS``, or all cores."""
+    return int(os.environ.get("TTQA_TORCH_THREADS", "0")) or (os.cpu_count() or 1)
+
+
+def cpu_session(model: Path | str, *, spin: bool = False) -> onnxruntime.InferenceSession:
+    """A CPU session of ``model``. Unless ``spin``, its worker threads sleep between runs, so
+    that the short runs of a question do not take the CPU from the work beside them."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads()
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
