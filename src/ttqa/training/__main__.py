@@ -129,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
             out.extend(groups_of(ex, tokenizer, shape, plan, rng))
         return out
 
+    data: list[object] = [sources.fingerprint(), args.curriculum, repeats, args.limit, args.same_article]
+    if args.init:  # only a second stage names its starting weights: first-stage checkpoints keep resuming
+        data.append(sha256_file(args.init))
     settings = TrainSettings(
         epochs=args.epochs * (2 if args.curriculum == "cloze-first" else 1),
         batch_windows=args.batch_windows,
@@ -139,17 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint_every=args.checkpoint_every,
         max_steps=args.max_steps,
         shape=shape,
-        data=json.dumps(
-            [
-                sources.fingerprint(),
-                args.curriculum,
-                repeats,
-                args.limit,
-                args.same_article,
-                sha256_file(args.init) if args.init else None,
-            ],
-            sort_keys=True,
-        ),
+        data=json.dumps(data, sort_keys=True),
     )
     torch.manual_seed(args.seed)
     model = new_model(base) if args.init is None else load_model(base, args.init)[0].train()
