@@ -27,10 +27,12 @@ import numpy.typing as npt
 from bench_common import dir_size_mb, live_version
 
 from ttqa.embedding.base import Embedder
+from ttqa.index.backend import PASSAGE_TEMPLATE
 from ttqa.index.dense import DENSE, FaissDenseIndex
 from ttqa.index.lexical import BM25Index
+from ttqa.index.local import LocalBackend
 from ttqa.index.manifest import Manifest
-from ttqa.index.store import PASSAGE_TEMPLATE, ChunkTable, DocumentStore
+from ttqa.index.store import ChunkTable, DocumentStore
 from ttqa.qa import QA
 from ttqa.retrieval import Retriever
 
@@ -198,4 +200,5 @@ def synthetic_qa(base: Base, n: int, folder: Path, embedder: Embedder) -> QA:
             "files": {},
         }
     )
-    return QA(folder, manifest, store, Retriever(store, dense, bm25, embedder))
+    backend = LocalBackend(store, dense, bm25)
+    return QA(folder, manifest, backend, Retriever(backend, embedder))

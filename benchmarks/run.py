@@ -66,8 +66,9 @@ from ttqa.chunking import Chunker
 from ttqa.corpus import load_documents
 from ttqa.embedding.base import Embedder
 from ttqa.embedding.factory import make_embedder
+from ttqa.index.backend import passage_text
 from ttqa.index.dense import DEFAULT_EXACT_MAX, FaissDenseIndex, HnswParams, default_exact_max, recall_at_k
-from ttqa.index.store import passage_text
+from ttqa.index.local import LocalBackend
 from ttqa.qa import QA
 from ttqa.retrieval import Retriever
 
@@ -310,7 +311,7 @@ class Bench:
             assert load is not None
             print(f"latency at {label} ...", flush=True)
             qa = load()
-            dense = qa.retriever.dense
+            dense = getattr(qa.store, "dense", None)
             info = {
                 "size": label,
                 "index": where,
@@ -693,8 +694,10 @@ class Bench:
 
 def _fresh(qa: QA) -> QA:
     """The same index and model with empty caches (a new retriever, answerer and sentence cache)."""
-    r = qa.retriever
-    return QA(qa.index_dir, qa.manifest, qa.store, Retriever(r.store, r.dense, r.bm25, r.embedder, r.fusion))
+    r, b = qa.retriever, qa.store
+    assert isinstance(b, LocalBackend)
+    fresh = LocalBackend(b.store, b.dense, b.bm25, b.fusion)
+    return QA(qa.index_dir, qa.manifest, fresh, Retriever(fresh, r.embedder, r.fusion))
 
 
 def _measure(call: Callable[[str], object], questions: Sequence[str], threads: int) -> Row:

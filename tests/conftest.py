@@ -6,8 +6,12 @@ import os
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from milvus_server import MilvusServer
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -74,3 +78,20 @@ def chat_app(seed_qa, tmp_path_factory: pytest.TempPathFactory):  # type: ignore
         yield SimpleNamespace(url=url, service=service, data_dir=data_dir)
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MilvusServer]:
+    """A Milvus server for the backend tests: ``$TTQA_TEST_MILVUS_URI`` when set, else a
+    milvus-lite gRPC server started here on a free loopback port (the wire protocol of a cluster)."""
+    from milvus_server import MilvusServer
+
+    uri = os.environ.get("TTQA_TEST_MILVUS_URI", "").strip()
+    if uri:
+        yield MilvusServer(uri=uri)
+        return
+    server = MilvusServer.start(tmp_path_factory.mktemp("milvus-data"))
+    try:
+        yield server
+    finally:
+        server.stop()

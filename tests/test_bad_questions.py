@@ -113,7 +113,7 @@ def cli(seed_qa: QA, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """``ttqa`` in-process on the seed index (loaded once, not per command)."""
     import ttqa.cli
 
-    monkeypatch.setattr(ttqa.cli, "_load", lambda index: seed_qa)
+    monkeypatch.setattr(ttqa.cli, "_load", lambda *where: seed_qa)
     runner = CliRunner()
 
     def run(*args: str) -> Any:

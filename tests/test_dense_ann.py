@@ -262,7 +262,7 @@ def test_threshold_from_the_environment_reaches_the_index_build(
     monkeypatch.setenv(EXACT_MAX_ENV, "5")
     build_index(load_documents([root / "corpus"]), tmp_path, HashingEmbedder(64))
     qa = QA.load(tmp_path, embedder=HashingEmbedder(64))
-    dense = qa.retriever.dense
+    dense = qa.store.dense
     assert isinstance(dense, FaissDenseIndex) and dense.kind == "hnsw" and dense.size > 5
     hits = qa.search("Vĩnh Tường tổ chức hội thảo", k=5, mode="dense")
     assert len(hits) == 5 and len({h.chunk_id for h in hits}) == 5

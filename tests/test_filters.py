@@ -107,7 +107,7 @@ def test_matches_semantics() -> None:
 
 
 def test_metadata_index_agrees_with_matches(qa: QA) -> None:
-    rows = qa.store.chunks.doc_ids
+    rows = qa.store.store.chunks.doc_ids
     meta = MetadataIndex(qa.store, rows)
     for flt in [
         Filters.create(date_from="2020-01-01"),
@@ -141,7 +141,7 @@ def test_no_filter_is_unchanged(qa: QA, mode: Mode) -> None:
 def test_hits_pass_the_filter(qa: QA, mode: Mode, filters: dict[str, Any]) -> None:
     flt = Filters.parse(filters)
     assert flt is not None
-    allowed_rows = [i for i, d in enumerate(qa.store.chunks.doc_ids) if flt.matches(BY_ID[d])]
+    allowed_rows = [i for i, d in enumerate(qa.store.store.chunks.doc_ids) if flt.matches(BY_ID[d])]
     hits = qa.search(QUESTION, k=50, mode=mode, filters=filters)
     assert hits and all(flt.matches(BY_ID[h.doc_id]) for h in hits)
     # every passage mentions the question's words, so all allowed passages come back
@@ -172,13 +172,13 @@ def test_filter_that_matches_nothing(qa: QA, mode: Mode) -> None:
 
 def test_dense_filter_inside_faiss_equals_filtering_an_exhaustive_search(qa: QA) -> None:
     """The FAISS ``IDSelector`` search returns what filtering an exhaustive search returns."""
-    retriever = qa.retriever
-    qvec = retriever.embedder.embed_queries([QUESTION])
-    all_ids, all_scores = retriever.dense.search(qvec, retriever.dense.size)
+    backend = qa.store
+    qvec = qa.embedder.embed_queries([QUESTION])
+    all_ids, all_scores = backend.dense.search(qvec, backend.dense.size)
     for filters in ({"sources": ["TGAG"]}, {"date_from": "2020-01-01"}, {"sources": ["đto"]}):
-        allowed = retriever.allowed_rows(filters)
+        allowed = backend.allowed_rows(Filters.parse(filters))
         assert allowed is not None
-        ids, scores = retriever.dense.search(qvec, 4, allowed=allowed)
+        ids, scores = backend.dense.search(qvec, 4, allowed=allowed)
         keep = allowed[all_ids[0]]
         expected = all_ids[0][keep][: ids.shape[1]]
         assert ids[0].tolist() == expected.tolist()
@@ -186,12 +186,13 @@ def test_dense_filter_inside_faiss_equals_filtering_an_exhaustive_search(qa: QA)
 
 
 def test_dense_ranking_with_mask(qa: QA) -> None:
-    mask = np.zeros(len(qa.store.chunks), dtype=bool)
+    mask = np.zeros(len(qa.store.store.chunks), dtype=bool)
     mask[[0, 3]] = True
-    rows, scores = qa.retriever.dense_ranking(QUESTION, 10, allowed=mask)
+    qvec = qa.embedder.embed_queries([QUESTION])
+    rows, scores = qa.store.dense_ranking(qvec, 10, mask)
     assert sorted(rows.tolist()) == [0, 3]
     assert scores[0] >= scores[1]
-    rows, _ = qa.retriever.bm25_ranking(QUESTION, 10, allowed=mask)
+    rows, _ = qa.store.bm25_ranking(QUESTION, 10, None, mask)
     assert sorted(rows.tolist()) == [0, 3]
 
 
@@ -227,7 +228,7 @@ def test_seed_corpus_filters_end_to_end(seed_qa: QA) -> None:
     for doc in seed_qa.store:
         assert (doc.date, doc.source) == SEED[doc.doc_id[:3]]
     question = "Ai chủ trì hội thảo góp ý đề án tổ chức bộ máy huyện Vĩnh Tường?"
-    n_chunks = {p: sum(1 for d in seed_qa.store.chunks.doc_ids if d.startswith(p)) for p in SEED}
+    n_chunks = {p: sum(1 for d in seed_qa.store.store.chunks.doc_ids if d.startswith(p)) for p in SEED}
     for mode in MODES:
         hits = seed_qa.search(question, k=50, mode=mode, filters={"date_from": "2020-01-01"})
         # the partial dates of 002/004 and the missing one of 003 are excluded

@@ -174,7 +174,7 @@ def test_bm25_postings_mapped_when_small_and_read_when_large(
     build_index(seed_docs(), tmp_path, CountingEmbedder())
     version = current_version_dir(tmp_path)
     assert version is not None
-    n = QA.load(tmp_path, embedder=CountingEmbedder()).retriever.bm25.size
+    n = QA.load(tmp_path, embedder=CountingEmbedder()).store.bm25.size
     question = "Nghệ An đã giảm được bao nhiêu biên chế?"
     loaded = {mmap: BM25Index.load(version, n, mmap=mmap) for mmap in (None, True, False)}
     assert isinstance(loaded[None]._accented.scores["data"], np.memmap)  # n <= MMAP_MAX_ROWS

@@ -131,11 +131,12 @@ if point in ("embedding", "pause"):  # after the first batch of vectors is commi
             import time; time.sleep(0.02)
     embcache.EmbeddingCache.put = patched_put
 elif point == "writing":  # half of the new version's files written
-    save = builder.FaissDenseIndex.save
+    import ttqa.index.dense as dense
+    save = dense.FaissDenseIndex.save
     def patched_save(self, directory):
         save(self, directory)
         die()
-    builder.FaissDenseIndex.save = patched_save
+    dense.FaissDenseIndex.save = patched_save
 elif point == "before-rename":  # everything staged and checksummed, not yet renamed into place
     builder.publish = lambda *a, **k: die()
 elif point == "before-current":  # new version dir in place, CURRENT still names the old one

@@ -40,7 +40,7 @@ def load_soak() -> ModuleType:
 
 
 def _questions() -> list[str]:
-    return _load_soak().load_questions(ROOT / "evals" / "seed.jsonl")[:6]  # type: ignore[no-any-return]
+    return _load_soak().load_questions([ROOT / "evals" / "seed.jsonl"])[:6]  # type: ignore[no-any-return]
 
 
 def _check_level(level: dict[str, Any]) -> None:
@@ -104,3 +104,29 @@ def test_memory_tools(load_soak: ModuleType) -> None:
     samples = [(float(t), (1000 + 2 * t) * 2**20) for t in range(0, 120, 10)]
     assert load_soak.slope_mb_per_min(samples) == pytest.approx(120.0)
     assert load_soak.slope_mb_per_min(samples[:2]) is None
+
+
+def test_two_api_replicas_on_one_milvus_server(
+    load_soak: ModuleType,
+    milvus_server: Any,
+    model_cache: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two `ttqa api --backend milvus` processes on one milvus-lite server: the same answers, and
+    under load with one of them SIGKILLed half-way, no failed request (the other keeps answering)."""
+    from ttqa.index.milvus.settings import MilvusSettings
+
+    settings = MilvusSettings(uri=milvus_server.uri, collection="replicas")
+    QA.build([ROOT / "corpus"], backend="milvus", milvus=settings)
+    monkeypatch.setenv("TTQA_MILVUS_URI", settings.uri)
+    monkeypatch.setenv("TTQA_MILVUS_COLLECTION", settings.collection)
+    opts = load_soak.Options(
+        index=tmp_path / "unused", questions=_questions(), concurrency=(4,), duration=12.0, log_dir=tmp_path
+    )
+    lines: list[str] = []
+    report = load_soak.run_replicas(opts, 2, log=lines.append)
+    assert report["identical_answers"] == report["questions"] == 6
+    level = report["level"]
+    assert level["error_count"] == 0, (level["errors"], lines)
+    assert level["requests"] > 0 and level["throughput_rps"] > 0

@@ -244,23 +244,25 @@ def seed_hashing_qa(tmp_path_factory: pytest.TempPathFactory) -> QA:
 
 def _with_rankings(qa: QA, dense: list[int], bm25: list[int]) -> Callable[[int], list[tuple[str, float]]]:
     """``search(k)`` through the real hybrid path, with the two rankings replaced by these."""
-    retriever = qa.retriever
+    retriever, backend = qa.retriever, qa.store
 
     def search(k: int) -> list[tuple[str, float]]:
-        def dense_ranking(question: str, n: int, *, allowed: object = None) -> tuple[np.ndarray, np.ndarray]:
+        def dense_ranking(vector: object, n: int, allowed: object = None) -> tuple[np.ndarray, np.ndarray]:
             rows = np.array(dense[:n], dtype=np.int64)
             return rows, np.linspace(1.0, 0.0, len(rows), dtype=np.float32)
 
-        def bm25_ranking(question: str, n: int, *, allowed: object = None) -> tuple[np.ndarray, np.ndarray]:
+        def bm25_ranking(
+            question: str, n: int, filters: object = None, allowed: object = None
+        ) -> tuple[np.ndarray, np.ndarray]:
             rows = np.array(bm25[:n], dtype=np.int64)
             return rows, np.linspace(9.0, 1.0, len(rows), dtype=np.float32)
 
-        retriever.dense_ranking = dense_ranking  # type: ignore[method-assign]
-        retriever.bm25_ranking = bm25_ranking  # type: ignore[method-assign]
+        backend.dense_ranking = dense_ranking  # type: ignore[method-assign]
+        backend.bm25_ranking = bm25_ranking  # type: ignore[method-assign]
         try:
             hits = retriever.search("công tác tổ chức", k=k, mode=Mode.HYBRID)
         finally:
-            del retriever.dense_ranking, retriever.bm25_ranking
+            del backend.dense_ranking, backend.bm25_ranking
         return [(h.chunk_id, h.score) for h in hits]
 
     return search
@@ -269,7 +271,7 @@ def _with_rankings(qa: QA, dense: list[int], bm25: list[int]) -> Callable[[int],
 @SLOWER
 @given(st.data())
 def test_hybrid_fusion_order(seed_hashing_qa: QA, data: st.DataObject) -> None:
-    n_rows = len(seed_hashing_qa.store.chunks)
+    n_rows = len(seed_hashing_qa.store.store.chunks)
     dense = data.draw(rankings_of(n_rows))
     bm25 = data.draw(rankings_of(n_rows))
     k = data.draw(st.integers(1, n_rows + 5))
@@ -278,12 +280,10 @@ def test_hybrid_fusion_order(seed_hashing_qa: QA, data: st.DataObject) -> None:
     assert len(ids) == len(set(ids)) == min(k, len(set(dense) | set(bm25)))  # each id once
     scores = [s for _, s in hits]
     assert scores == sorted(scores, reverse=True)  # best first
-    # Ties are broken by row, so the order is deterministic and does not depend on which
-    # retriever found what (equal weights): swapping the two rankings changes nothing.
-    chunk_ids = seed_hashing_qa.store.chunks.chunk_ids
-    row_of = {cid: row for row, cid in enumerate(chunk_ids)}
+    # Ties are broken by chunk id (in every backend), so the order is deterministic and does not
+    # depend on which retriever found what (equal weights): swapping the two rankings changes nothing.
     for (a, sa), (b, sb) in itertools.pairwise(hits):
         if sa == sb:
-            assert row_of[a] < row_of[b]
+            assert a < b
     assert _with_rankings(seed_hashing_qa, bm25, dense)(k) == hits
     assert _with_rankings(seed_hashing_qa, dense, bm25)(k) == hits

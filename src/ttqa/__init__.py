@@ -8,10 +8,10 @@
 from ttqa import _env  # noqa: F401  (keeps every import of ttqa off the network)
 from ttqa.chunking import ChunkingParams
 from ttqa.errors import InvalidModeError, InvalidQuestionError, TTQAInputError
+from ttqa.index.backend import UnknownDocumentError
 from ttqa.index.builder import BuildReport
 from ttqa.index.layout import IndexLockedError, IndexNotFoundError
 from ttqa.index.manifest import IndexCorruptError, IndexMismatchError
-from ttqa.index.store import UnknownDocumentError
 from ttqa.qa import QA
 from ttqa.retrieval import FusionParams, Mode
 from ttqa.types import Answer, Chunk, Citation, Document, Hit

@@ -23,11 +23,17 @@ from ttqa import (
     cli_serve,
 )
 from ttqa.chunking import ChunkingParams
+from ttqa.cli_options import (
+    LOAD_ERRORS,
+    BackendOpt,
+    MilvusCollectionOpt,
+    MilvusUriOpt,
+    load_qa,
+    milvus_settings,
+)
 from ttqa.embedding.factory import DEFAULT_EMBEDDER
 from ttqa.errors import TTQAInputError
-from ttqa.index.layout import IndexLockedError, IndexNotFoundError
-from ttqa.index.manifest import IndexCorruptError, IndexMismatchError
-from ttqa.qa import DEFAULT_INDEX, QA
+from ttqa.qa import DEFAULT_INDEX, QA, backend_name
 from ttqa.retrieval import Mode
 from ttqa.types import Answer
 
@@ -52,10 +58,12 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _load(index: Path) -> QA:
+def _load(
+    index: Path, backend: str | None = None, uri: str | None = None, collection: str | None = None
+) -> QA:
     try:
-        return QA.load(index)
-    except (IndexNotFoundError, IndexMismatchError, IndexCorruptError) as exc:
+        return load_qa(index, backend, uri, collection)
+    except LOAD_ERRORS as exc:
         _fail(str(exc))
 
 
@@ -81,6 +89,17 @@ def index(
     chunk_size: Annotated[int, typer.Option(min=100, max=8000)] = ChunkingParams().chunk_size,
     chunk_overlap: Annotated[int, typer.Option(min=0, max=4000)] = ChunkingParams().chunk_overlap,
     batch_size: Annotated[int, typer.Option(min=1, max=1024)] = 32,
+    backend: BackendOpt = None,
+    milvus_uri: MilvusUriOpt = None,
+    milvus_collection: MilvusCollectionOpt = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="With --backend milvus: embed on this Ray cluster (ray://host:10001, or 'local' to start "
+            "one on this machine).",
+        ),
+    ] = None,
 ) -> None:
     """Build or update an index. Incremental and resumable: rerun after a stop to continue."""
     from ttqa.index.builder import tqdm_progress
@@ -105,8 +124,11 @@ def index(
             batch_size=batch_size,
             progress=tqdm_progress,
             on_skip=on_skip,
+            backend=backend_name(backend),
+            milvus=milvus_settings(milvus_uri, milvus_collection),
+            ray_address=ray_address,
         )
-    except (IndexLockedError, TTQAInputError) as exc:  # TTQAInputError: nothing to index
+    except LOAD_ERRORS as exc:  # TTQAInputError: nothing to index
         _fail(str(exc))
     except KeyboardInterrupt:
         err.print(
@@ -125,9 +147,12 @@ def search(
     mode: ModeOpt = Mode.HYBRID,
     index: IndexOpt = DEFAULT_INDEX,
     as_json: JsonOpt = False,
+    backend: BackendOpt = None,
+    milvus_uri: MilvusUriOpt = None,
+    milvus_collection: MilvusCollectionOpt = None,
 ) -> None:
     """Show the passages that best match a question."""
-    qa = _load(index)
+    qa = _load(index, backend, milvus_uri, milvus_collection)
     try:
         hits = qa.search(question, k=k, mode=mode)
     except TTQAInputError as exc:
@@ -181,11 +206,14 @@ def ask(
     mode: ModeOpt = Mode.HYBRID,
     index: IndexOpt = DEFAULT_INDEX,
     as_json: JsonOpt = False,
+    backend: BackendOpt = None,
+    milvus_uri: MilvusUriOpt = None,
+    milvus_collection: MilvusCollectionOpt = None,
 ) -> None:
     """Answer a question (or a batch with --questions) with an extractive answer and citations."""
     if (question is None) == (questions is None):
         _fail("give either a QUESTION or --questions FILE.jsonl")
-    qa = _load(index)
+    qa = _load(index, backend, milvus_uri, milvus_collection)
     if question is not None:
         try:
             answer = qa.ask(question, k=k, mode=mode)
@@ -246,6 +274,9 @@ def eval_(
         Path | None, typer.Option("--compare", help="An older report.json to compare with.")
     ] = None,
     no_answers: Annotated[bool, typer.Option("--no-answers", help="Retrieval metrics only.")] = False,
+    backend: BackendOpt = None,
+    milvus_uri: MilvusUriOpt = None,
+    milvus_collection: MilvusCollectionOpt = None,
 ) -> None:
     """Evaluate retrieval, answers and abstention; print a table and write a report."""
     from ttqa.evaluation.report import (
@@ -283,6 +314,16 @@ def eval_(
         bar = tqdm_progress(total, desc, unit="q")
         return bar.update
 
+    served = None
+    try:
+        if backend_name(backend) == "milvus":
+            if corpus:
+                _fail(
+                    "--corpus builds a local index; build the Milvus one with `ttqa index --backend milvus`"
+                )
+            served = load_qa(index or DEFAULT_INDEX, "milvus", milvus_uri, milvus_collection)
+    except LOAD_ERRORS as exc:
+        _fail(str(exc))
     reports = []
     for path in eval_sets:
         try:
@@ -293,8 +334,9 @@ def eval_(
                 options=options,
                 progress=progress,
                 log=lambda m: err.print(escape(m)),
+                qa=served,
             )
-        except (IndexMismatchError, IndexCorruptError, TTQAInputError, ValueError) as exc:
+        except (*LOAD_ERRORS, ValueError) as exc:
             _fail(f"{path}: {exc}")
         reports.append(report)
         if line := rc_line(report):
@@ -333,9 +375,14 @@ def eval_(
 
 
 @app.command()
-def info(index: IndexOpt = DEFAULT_INDEX) -> None:
+def info(
+    index: IndexOpt = DEFAULT_INDEX,
+    backend: BackendOpt = None,
+    milvus_uri: MilvusUriOpt = None,
+    milvus_collection: MilvusCollectionOpt = None,
+) -> None:
     """Describe an index: size, model, chunking, version."""
-    qa = _load(index)
+    qa = _load(index, backend, milvus_uri, milvus_collection)
     sys.stdout.write(json.dumps(qa.info(), ensure_ascii=False, indent=1) + "\n")
 
 

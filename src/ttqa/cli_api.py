@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ttqa.cli_options import LOAD_ERRORS, BackendOpt, MilvusCollectionOpt, MilvusUriOpt, load_qa
 from ttqa.errors import MAX_QUESTION_CHARS
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -49,6 +50,9 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+        backend: BackendOpt = None,
+        milvus_uri: MilvusUriOpt = None,
+        milvus_collection: MilvusCollectionOpt = None,
     ) -> None:
         """Serve the HTTP API (POST /ask, POST /search, GET /documents/{id}, /health, /ready, /info).
 
@@ -57,6 +61,9 @@ def register(app: typer.Typer) -> None:
 
         Set TTQA_API_KEY to require that key (header X-API-Key or Authorization: Bearer) on
         every endpoint except /health.
+
+        With --backend milvus the server keeps no index of its own: any number of replicas can
+        serve the same Milvus collection, and an article added through one is found by all.
         """
         import os
 
@@ -64,15 +71,12 @@ def register(app: typer.Typer) -> None:
 
         from ttqa.api import ApiSettings, create_app
         from ttqa.api.security import API_KEY_ENV, api_key_from_env
-        from ttqa.index.layout import IndexNotFoundError
-        from ttqa.index.manifest import IndexCorruptError, IndexMismatchError
-        from ttqa.qa import QA
 
         if torch_threads:
             os.environ["TTQA_TORCH_THREADS"] = str(torch_threads)  # read when the model loads
         try:
-            qa = QA.load(index)
-        except (IndexNotFoundError, IndexMismatchError, IndexCorruptError) as exc:
+            qa = load_qa(index, backend, milvus_uri, milvus_collection)
+        except LOAD_ERRORS as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
         api_key = api_key_from_env()

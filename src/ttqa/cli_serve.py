@@ -10,10 +10,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ttqa.errors import TTQAInputError
-from ttqa.index.layout import IndexLockedError, IndexNotFoundError, current_version_dir
-from ttqa.index.manifest import IndexCorruptError, IndexMismatchError
-from ttqa.qa import DEFAULT_INDEX, QA
+from ttqa.cli_options import LOAD_ERRORS, BackendOpt, MilvusCollectionOpt, MilvusUriOpt, load_qa
+from ttqa.index.layout import IndexNotFoundError, current_version_dir
+from ttqa.qa import DEFAULT_INDEX, QA, backend_name
 
 
 def _index_exists(index: Path) -> bool:
@@ -41,6 +40,9 @@ def register(app: typer.Typer) -> None:
         data_dir: Annotated[
             Path, typer.Option("--data-dir", help="Where feedback.jsonl (👍/👎) is written.")
         ] = Path("data"),
+        backend: BackendOpt = None,
+        milvus_uri: MilvusUriOpt = None,
+        milvus_collection: MilvusCollectionOpt = None,
     ) -> None:
         """Start the browser chat (builds the index from the corpus first if it is missing)."""
         from ttqa.app.chat import ChatService, launch
@@ -53,7 +55,9 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2)
 
         try:
-            if _index_exists(index):
+            if backend_name(backend) == "milvus":
+                qa = load_qa(index, "milvus", milvus_uri, milvus_collection)
+            elif _index_exists(index):
                 qa = QA.load(index)
             else:
                 sources = corpus or [Path("corpus")]
@@ -70,7 +74,7 @@ def register(app: typer.Typer) -> None:
                         f"[yellow]skipped[/] {escape(where)}: {escape(why)}"
                     ),
                 )
-        except (IndexMismatchError, IndexCorruptError, IndexLockedError, TTQAInputError) as exc:
+        except LOAD_ERRORS as exc:
             fail(str(exc))
 
         if host not in ("127.0.0.1", "localhost", "::1"):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -16,16 +18,26 @@ from ttqa.embedding.base import Embedder
 from ttqa.embedding.factory import DEFAULT_EMBEDDER, make_embedder
 from ttqa.errors import TTQAInputError, check_k, check_question
 from ttqa.filters import FiltersLike
+from ttqa.index.backend import FusionParams, Mode, SearchBackend, UnknownBackendError, UnknownDocumentError
 from ttqa.index.builder import BuildReport, ProgressFactory, build_index
-from ttqa.index.dense import FaissDenseIndex
 from ttqa.index.layout import current_version_dir
-from ttqa.index.lexical import BM25Index
+from ttqa.index.local import LocalBackend
 from ttqa.index.manifest import IndexCorruptError, Manifest
-from ttqa.index.store import DocumentStore, UnknownDocumentError
-from ttqa.retrieval import FusionParams, Mode, Retriever
+from ttqa.index.milvus.settings import MilvusSettings
+from ttqa.retrieval import Retriever
 from ttqa.types import Answer, Document, Hit
 
 DEFAULT_INDEX = Path("indexes/default")
+BACKENDS = ("local", "milvus")
+
+
+def backend_name(name: str | None = None) -> str:
+    """``name``, else ``$TTQA_BACKEND``, else ``"local"``; ``UnknownBackendError`` for others."""
+    chosen = (name or os.environ.get("TTQA_BACKEND", "") or "local").strip().lower()
+    if chosen not in BACKENDS:
+        raise UnknownBackendError(f"unknown backend {chosen!r}: use one of {', '.join(BACKENDS)}")
+    return chosen
+
 
 DocumentInput = str | Path | Mapping[str, Any] | Document
 """What ``qa.add_documents`` accepts: a corpus file/directory, a record ``{id, title, text, ...}``
@@ -39,7 +51,7 @@ class QA:
         self,
         index_dir: Path,
         manifest: Manifest,
-        store: DocumentStore,
+        store: SearchBackend,
         retriever: Retriever,
         build_report: BuildReport | None = None,
     ) -> None:
@@ -60,13 +72,19 @@ class QA:
         chunking: ChunkingParams | None = None,
         fusion: FusionParams | None = None,
         verify: bool = True,
+        backend: str | None = None,
+        milvus: MilvusSettings | None = None,
     ) -> QA:
-        """Open the live version of ``index_dir``.
+        """Open the live version of ``index_dir`` (the ``local`` backend), or with
+        ``backend="milvus"`` (or ``TTQA_BACKEND=milvus``) the index in a Milvus server or
+        cluster (``milvus``, default: the ``TTQA_MILVUS_*`` environment variables).
 
         Refuses (``IndexMismatchError``) an index built with another model,
         dimension or chunking, and (``IndexCorruptError``) one whose files do not
         match their checksums; both messages say how to rebuild.
         """
+        if backend_name(backend) == "milvus":
+            return cls._load_milvus(milvus, embedder=embedder, chunking=chunking, fusion=fusion)
         index_dir = Path(index_dir)
         version_dir = current_version_dir(index_dir)
         manifest = Manifest.load(version_dir)
@@ -80,23 +98,43 @@ class QA:
             chunking=chunking.as_dict() if chunking else None,
         )
         try:
-            store = DocumentStore.load(version_dir)
-            dense = FaissDenseIndex.load(version_dir)
-            bm25 = BM25Index.load(version_dir, manifest.n_chunks)
+            local = LocalBackend.load(version_dir, manifest.n_chunks, fusion)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise IndexCorruptError(
                 f"index {version_dir} could not be read ({exc}); rebuild with `ttqa index --rebuild`"
             ) from exc
         if (
-            dense.dim != manifest.dim
-            or dense.size != manifest.n_chunks
-            or len(store.chunks) != manifest.n_chunks
+            local.dense.dim != manifest.dim
+            or local.dense.size != manifest.n_chunks
+            or local.count() != manifest.n_chunks
         ):
             raise IndexCorruptError(
                 f"index {version_dir} is inconsistent with its manifest; rebuild with `ttqa index --rebuild`"
             )
-        retriever = Retriever(store, dense, bm25, embedder, fusion)
-        return cls(index_dir, manifest, store, retriever)
+        retriever = Retriever(local, embedder, fusion)
+        return cls(index_dir, manifest, local, retriever)
+
+    @classmethod
+    def _load_milvus(
+        cls,
+        settings: MilvusSettings | None,
+        *,
+        embedder: Embedder | None,
+        chunking: ChunkingParams | None,
+        fusion: FusionParams | None,
+    ) -> QA:
+        from ttqa.index.milvus.backend import MilvusBackend
+
+        backend = MilvusBackend.connect(settings, fusion)
+        manifest = backend.manifest()
+        if embedder is None:
+            embedder = make_embedder(manifest.embedder)
+        manifest.check_compatible(
+            fingerprint=embedder.fingerprint,
+            dim=embedder.dim,
+            chunking=chunking.as_dict() if chunking else None,
+        )
+        return cls(Path(backend.settings.describe()), manifest, backend, Retriever(backend, embedder, fusion))
 
     @classmethod
     def build(
@@ -110,8 +148,14 @@ class QA:
         batch_size: int = 32,
         progress: ProgressFactory | None = None,
         on_skip: Callable[[str, str], None] | None = None,
+        backend: str | None = None,
+        milvus: MilvusSettings | None = None,
+        ray_address: str | None = None,
     ) -> QA:
-        """Build or incrementally update ``index_dir`` from files/directories, then load it."""
+        """Build or incrementally update ``index_dir`` from files/directories, then load it.
+
+        With ``backend="milvus"`` the index goes into Milvus (``milvus`` settings, default from
+        the environment), embedded on the Ray cluster at ``ray_address`` when given."""
         from ttqa.corpus import load_documents
 
         if embedder is None or isinstance(embedder, str):
@@ -123,17 +167,37 @@ class QA:
             if on_skip is not None:
                 on_skip(where, reason)
 
-        report = build_index(
-            load_documents(list(corpus_paths), on_skip=_skip),
-            index_dir,
-            embedder,
-            chunking=chunking,
-            rebuild=rebuild,
-            batch_size=batch_size,
-            progress=progress,
-        )
+        documents = load_documents(list(corpus_paths), on_skip=_skip)
+        if backend_name(backend) == "milvus":
+            from ttqa.index.milvus.backend import MilvusBackend
+            from ttqa.index.milvus.build import build_milvus
+
+            target = MilvusBackend.connect(milvus)
+            try:
+                report = build_milvus(
+                    documents,
+                    target,
+                    embedder,
+                    chunking=chunking,
+                    rebuild=rebuild,
+                    batch_size=batch_size,
+                    progress=progress,
+                    ray_address=ray_address,
+                )
+            finally:
+                target.close()
+        else:
+            report = build_index(
+                documents,
+                index_dir,
+                embedder,
+                chunking=chunking,
+                rebuild=rebuild,
+                batch_size=batch_size,
+                progress=progress,
+            )
         report.skipped = skipped
-        qa = cls.load(index_dir, embedder=embedder)
+        qa = cls.load(index_dir, embedder=embedder, backend=backend, milvus=milvus)
         qa.build_report = report
         return qa
 
@@ -210,9 +274,13 @@ class QA:
         is loaded; this object then serves the new one.
         """
         new_docs, skipped = _collect_documents(items)
+        if not isinstance(self.store, LocalBackend):
+            report = self._write_milvus(new_docs, batch_size=batch_size, progress=progress)
+            report.skipped = skipped + report.skipped
+            return report
         with self._update_lock:
             replaced = {d.doc_id for d in new_docs}
-            kept = [d for d in self.store if d.doc_id not in replaced]
+            kept = [d for d in self.store if d.doc_id not in replaced]  # type: ignore[attr-defined]
             report = self._rebuild([*kept, *new_docs], batch_size=batch_size, progress=progress)
         report.skipped = skipped + report.skipped
         return report
@@ -229,15 +297,50 @@ class QA:
         ``TTQAInputError`` when nothing would be left; in both cases nothing changes.
         """
         ids = [doc_ids] if isinstance(doc_ids, str) else list(doc_ids)
+        store = self.store
+        if not isinstance(store, LocalBackend):
+            for doc_id in ids:
+                if doc_id not in store:
+                    raise UnknownDocumentError(doc_id)
+            if len(store) <= len(set(ids)):
+                raise TTQAInputError("cannot remove every document: an index needs at least one")
+            started = time.perf_counter()
+            store.delete(ids)
+            report = BuildReport(index_dir=str(self.index_dir), version=self.manifest.version, removed=ids)
+            report.n_documents, report.n_chunks = len(store), store.count()
+            report.seconds = time.perf_counter() - started
+            return report
         with self._update_lock:
             for doc_id in ids:
-                if doc_id not in self.store:
+                if doc_id not in store:
                     raise UnknownDocumentError(doc_id)
             drop = set(ids)
-            kept = [d for d in self.store if d.doc_id not in drop]
+            kept = [d for d in store if d.doc_id not in drop]
             if not kept:
                 raise TTQAInputError("cannot remove every document: an index needs at least one")
             return self._rebuild(kept, progress=progress)
+
+    def _write_milvus(
+        self, documents: list[Document], *, batch_size: int, progress: ProgressFactory | None
+    ) -> BuildReport:
+        """Add or replace ``documents`` in the Milvus collections (every replica sees them at once)."""
+        from ttqa.index.milvus.backend import MilvusBackend
+        from ttqa.index.milvus.build import build_milvus
+
+        assert isinstance(self.store, MilvusBackend)
+        chunking = ChunkingParams(
+            chunk_size=int(self.manifest.chunking["chunk_size"]),
+            chunk_overlap=int(self.manifest.chunking["chunk_overlap"]),
+        )
+        return build_milvus(
+            documents,
+            self.store,
+            self.embedder,
+            chunking=chunking,
+            only_add=True,
+            batch_size=batch_size,
+            progress=progress,
+        )
 
     def _rebuild(
         self, documents: list[Document], *, batch_size: int = 32, progress: ProgressFactory | None = None
@@ -274,10 +377,11 @@ class QA:
     def info(self) -> dict[str, Any]:
         return {
             "index_dir": str(self.index_dir),
+            "backend": self.store.name,
             "version": self.manifest.version,
             "created": self.manifest.created,
             "documents": len(self.store),
-            "chunks": self.manifest.n_chunks,
+            "chunks": self.store.count(),
             "embedder": self.manifest.embedder,
             "embedder_fingerprint": self.manifest.embedder_fingerprint,
             "dim": self.manifest.dim,

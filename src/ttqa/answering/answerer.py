@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from ttqa.answering.confidence import Calibration, evidence
 from ttqa.answering.qtype import question_type
 from ttqa.filters import FiltersLike
-from ttqa.index.store import DocumentStore
+from ttqa.index.backend import Documents
 from ttqa.reading.attribution import RoutingReader
 from ttqa.reading.base import Passage, Reader, Reading, SpanCandidate
 from ttqa.reading.sentences import sentence_at, sentences_in
@@ -41,7 +41,7 @@ class Answerer:
 
     def __init__(
         self,
-        store: DocumentStore,
+        store: Documents,
         retriever: Retriever,
         reader: Reader | None = None,
         calibration: Calibration | None = None,

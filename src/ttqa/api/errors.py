@@ -9,6 +9,7 @@ Every error response is ``{"error": {"code", "message_vi", "message_en", "field"
   ``method_not_allowed``;
 * ``413`` ``body_too_large`` and ``401`` ``unauthorized`` (see :mod:`ttqa.api.security`);
 * ``503`` ``not_ready`` (``/ready`` while the model loads);
+* ``503`` ``backend_unavailable``: the search backend (Milvus) cannot be reached;
 * ``500`` ``internal_error``: a generic message only; the traceback goes to the server log.
 """
 
@@ -25,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ttqa.errors import InvalidModeError, InvalidQuestionError, TTQAInputError
 from ttqa.filters import InvalidFilterError
-from ttqa.index.store import UnknownDocumentError
+from ttqa.index.backend import BackendError, UnknownDocumentError
 
 log = logging.getLogger("ttqa.api")
 
@@ -218,6 +219,16 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, "http_error", f"Lỗi HTTP {exc.status_code}.", en, headers=headers)
 
 
+async def _backend_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.warning("search backend error: %s", exc)
+    return error_response(
+        503,
+        "backend_unavailable",
+        "Không kết nối được với kho dữ liệu tìm kiếm; vui lòng thử lại sau.",
+        f"The search backend is unavailable: {exc}",
+    )
+
+
 async def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error in a request", exc_info=exc)
     return error_response(
@@ -232,6 +243,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(UnknownDocumentError, _unknown_document)
+    app.add_exception_handler(BackendError, _backend_error)
     app.add_exception_handler(ValueError, _input_error)  # TTQAInputError is a ValueError
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _internal_error)

@@ -53,7 +53,7 @@ from ttqa.app.rendering import (
     render_missing_article,
 )
 from ttqa.errors import TTQAInputError
-from ttqa.index.store import UnknownDocumentError
+from ttqa.index.backend import UnknownDocumentError
 from ttqa.qa import QA
 from ttqa.retrieval import Mode
 from ttqa.types import Answer, Document

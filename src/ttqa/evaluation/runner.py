@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,15 +80,11 @@ class OpenEvaluation:
     def __init__(self, qa: QA, *, k: int = 10) -> None:
         self.qa = qa
         self.k = k
-        self._rows_by_doc: dict[str, list[int]] = defaultdict(list)
-        for row, doc_id in enumerate(qa.store.chunks.doc_ids):
-            self._rows_by_doc[doc_id].append(row)
 
     def answer_qrels(self, q: EvalQuestion) -> dict[str, int]:
         rel: dict[str, int] = {}
         for doc_id in q.doc_ids:
-            for row in self._rows_by_doc.get(doc_id, []):
-                chunk = self.qa.store.chunk(row)
+            for chunk in self.qa.store.doc_chunks(doc_id):
                 if contains_answer(chunk.text, q.answers):
                     rel[chunk.chunk_id] = 1
         return rel

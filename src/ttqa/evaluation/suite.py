@@ -75,7 +75,10 @@ def evaluate_set(
     options: EvalOptions,
     progress: ProgressFactory | None = None,
     log: Callable[[str], None] = print,
+    qa: QA | None = None,
 ) -> dict[str, Any]:
+    """Evaluate one set: against ``qa`` when given (any backend), else a local index (built from
+    ``corpus`` first when given)."""
     questions = sample(load_any(path), options.limit, options.seed)
     report: dict[str, Any] = {
         "set": str(path),
@@ -86,7 +89,9 @@ def evaluate_set(
         "seed": options.seed,
     }
     is_rc = any(q.context is not None for q in questions)
-    if corpus:
+    if qa is not None:
+        pass
+    elif corpus:
         index_dir = index_dir or corpus_index_dir(corpus)
         qa = QA.build(list(corpus), index_dir)
     elif is_rc and index_dir is None:

@@ -23,7 +23,7 @@ import numpy as np
 from ttqa.chunking import Chunker, ChunkingParams, content_hash
 from ttqa.embedding.base import Embedder, Vectors
 from ttqa.errors import TTQAInputError
-from ttqa.index.dense import FaissDenseIndex
+from ttqa.index.backend import PASSAGE_TEMPLATE, IndexedChunk, passage_text
 from ttqa.index.embcache import EmbeddingCache, quarantine_cache
 from ttqa.index.layout import (
     EMBCACHE,
@@ -34,10 +34,10 @@ from ttqa.index.layout import (
     publish,
     sha256_file,
 )
-from ttqa.index.lexical import BM25Index
+from ttqa.index.local import LocalBackend
 from ttqa.index.manifest import IndexCorruptError, Manifest
-from ttqa.index.store import PASSAGE_TEMPLATE, ChunkTable, DocumentStore, passage_text
-from ttqa.types import Document
+from ttqa.index.store import ChunkTable
+from ttqa.types import Chunk, Document
 
 log = logging.getLogger("ttqa.index")
 
@@ -175,11 +175,13 @@ def build_index(
 
         table = ChunkTable()
         texts: list[str] = []
+        pairs: list[tuple[Chunk, Document]] = []
         for doc in docs:
             for chunk in chunker.split(doc):
                 text = passage_text(doc, chunk.text)
                 table.append(chunk, content_hash(text))
                 texts.append(text)
+                pairs.append((chunk, doc))
         report.n_chunks = len(table)
 
         te = time.perf_counter()
@@ -193,10 +195,11 @@ def build_index(
         report.embed_seconds = time.perf_counter() - te
 
         staging, version = new_staging_dir(index_dir)
-        store = DocumentStore(docs, table)
-        store.save(staging)
-        FaissDenseIndex.build(vectors).save(staging)
-        BM25Index.build(texts).save(staging)
+        records = [
+            IndexedChunk(chunk, doc, vectors[row], table.hashes[row])
+            for row, (chunk, doc) in enumerate(pairs)
+        ]
+        LocalBackend.from_chunks(records).save(staging)
         files = {
             str(p.relative_to(staging)): sha256_file(p) for p in sorted(staging.rglob("*")) if p.is_file()
         }

@@ -33,6 +33,8 @@ class Manifest(BaseModel):
     passage_template: str
     documents: dict[str, str] = Field(description="doc_id -> content hash")
     n_chunks: int
+    backend: str = "local"
+    """The search backend that holds the index ("local" files or "milvus")."""
     files: dict[str, str] = Field(default_factory=dict, description="relative path -> sha256")
 
     def save(self, directory: Path) -> None:

@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ttqa.index.backend import UnknownDocumentError, passage_text
 from ttqa.index.layout import atomic_write_text
 from ttqa.types import Chunk, Document
 
 DOCUMENTS = "documents.jsonl"
 CHUNKS = "chunks.json"
-PASSAGE_TEMPLATE = "{title}\n{text}"
-
-
-def passage_text(doc: Document, chunk_text: str) -> str:
-    """The text that is embedded and BM25-indexed for a chunk: title + chunk."""
-    return PASSAGE_TEMPLATE.format(title=doc.title, text=chunk_text) if doc.title else chunk_text
-
-
-class UnknownDocumentError(KeyError):
-    """No stored document has this id."""
-
-    def __str__(self) -> str:
-        return f"unknown doc_id {self.args[0]!r}"
 
 
 @dataclass(slots=True)
@@ -69,6 +57,8 @@ class DocumentStore:
     def __init__(self, documents: Iterable[Document], chunks: ChunkTable) -> None:
         self._docs: dict[str, Document] = {d.doc_id: d for d in documents}
         self.chunks = chunks
+        self._row_of: dict[str, int] | None = None
+        self._rows_of_doc: dict[str, list[int]] | None = None
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -89,6 +79,23 @@ class DocumentStore:
         doc = self._docs[self.chunks.doc_ids[row]]
         start, end = self.chunks.starts[row], self.chunks.ends[row]
         return Chunk(self.chunks.chunk_ids[row], doc.doc_id, start, end, doc.text[start:end])
+
+    def row_of(self, chunk_id: str) -> int:
+        """The row of a chunk id (``KeyError`` when none)."""
+        if self._row_of is None:
+            self._row_of = {c: i for i, c in enumerate(self.chunks.chunk_ids)}
+        return self._row_of[chunk_id]
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        return [self.chunk(self.row_of(c)) for c in chunk_ids]
+
+    def doc_chunks(self, doc_id: str) -> list[Chunk]:
+        if self._rows_of_doc is None:
+            rows: dict[str, list[int]] = {}
+            for row, d in enumerate(self.chunks.doc_ids):
+                rows.setdefault(d, []).append(row)
+            self._rows_of_doc = rows
+        return [self.chunk(r) for r in self._rows_of_doc.get(doc_id, [])]
 
     def passage_text(self, row: int) -> str:
         """Title + chunk text: what was embedded and BM25-indexed for this row."""
