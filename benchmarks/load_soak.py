@@ -8,6 +8,9 @@
     # soak: 600 s of mixed traffic (good, unanswerable, unaccented and bad questions; /ask and
     # /search), memory at start and end and its slope
     .venv/bin/python benchmarks/load_soak.py --soak 600 --soak-concurrency 16
+    # two `ttqa api --backend milvus` replicas on one Milvus server (TTQA_MILVUS_URI, ...) behind a
+    # round-robin balancer; one replica is SIGKILLed half-way and the other keeps answering
+    .venv/bin/python benchmarks/load_soak.py --replicas 2 --duration 60 --concurrency 8
 
 Each target is started as a subprocess on a free 127.0.0.1 port and primed (every question asked
 once, untimed). For each concurrency level, that many asyncio/httpx clients send requests in a
@@ -338,9 +341,16 @@ class Server:
             self.proc.wait()
 
 
-def start_server(target: str, index: Path, log_dir: Path, torch_threads: int = 0) -> Server:
+def start_server(
+    target: str,
+    index: Path,
+    log_dir: Path,
+    torch_threads: int = 0,
+    env_extra: dict[str, str] | None = None,
+    name: str = "",
+) -> Server:
     port = free_port()
-    log = log_dir / f"ttqa-{target}.log"
+    log = log_dir / f"ttqa-{name or target}.log"
     cmd = [sys.executable, "-m", "ttqa.cli"]
     headers: dict[str, str] = {}
     if target == "api":
@@ -352,7 +362,7 @@ def start_server(target: str, index: Path, log_dir: Path, torch_threads: int = 0
     else:
         data_dir = log_dir / "chat-data"
         cmd += ["serve", "--index", str(index), "--port", str(port), "--data-dir", str(data_dir)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env_extra or {})}
     if torch_threads:
         env["TTQA_TORCH_THREADS"] = str(torch_threads)
     with log.open("wb") as fh:
@@ -474,6 +484,109 @@ def run_target(target: str, opts: Options, log: Callable[[str], None] = print) -
     }
 
 
+async def _balanced(
+    bases: list[str],
+    request: Request,
+    next_question: Callable[[], tuple[str, bool]],
+    clients: int,
+    duration: float,
+    *,
+    kill_at: float,
+    kill: Callable[[], None],
+    headers: dict[str, str] | None = None,
+) -> tuple[LevelResult, float, int]:
+    """Closed-loop clients behind a round-robin balancer over ``bases``; ``kill()`` runs at
+    ``kill_at`` s. A request whose replica is unreachable (killed) is retried once on the next
+    replica, as a load balancer with retries does: the third value counts those retries."""
+    result = LevelResult()
+    retried = 0
+    timeout = httpx.Timeout(duration + 120, connect=10)
+    pools = [httpx.AsyncClient(base_url=b, timeout=timeout, headers=headers) for b in bases]
+    turn = 0
+    t0 = time.perf_counter()
+    deadline = t0 + duration
+
+    async def killer() -> None:
+        await asyncio.sleep(kill_at)
+        kill()
+
+    async def worker() -> None:
+        nonlocal turn, retried
+        while time.perf_counter() < deadline:
+            question, search = next_question()
+            start = time.perf_counter()
+            turn += 1
+            first = turn % len(pools)
+            outcome = Outcome(False, "no_replica")
+            for attempt in range(len(pools)):
+                try:
+                    outcome = await request(pools[(first + attempt) % len(pools)], question, search)
+                    break
+                except httpx.TransportError as exc:  # connection refused or reset: the next replica
+                    outcome = Outcome(False, type(exc).__name__)
+                    retried += 1
+            if outcome.ok:
+                result.latencies.append(time.perf_counter() - start)
+            result.kinds[outcome.kind] = result.kinds.get(outcome.kind, 0) + 1
+
+    kill_task = asyncio.create_task(killer())
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    kill_task.cancel()
+    for pool in pools:
+        await pool.aclose()
+    return result, time.perf_counter() - t0, retried
+
+
+def run_replicas(opts: Options, replicas: int = 2, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """``replicas`` API servers on one Milvus index (``TTQA_MILVUS_*``), the same questions asked of
+    each (identical answers expected), then load through a balancer with one replica killed half-way."""
+    env = {"TTQA_BACKEND": "milvus"}
+    servers = [
+        start_server("api", opts.index, opts.log_dir, opts.torch_threads, env, name=f"api-{i}")
+        for i in range(replicas)
+    ]
+    try:
+        ready = [wait_ready(s) for s in servers]
+        log(f"{replicas} replicas ready in {', '.join(f'{r:.1f}' for r in ready)} s")
+        answers: list[list[Any]] = []
+        for server in servers:
+            with httpx.Client(base_url=server.base, headers=server.headers, timeout=120) as client:
+                answers.append(
+                    [client.post("/ask", json={"question": q, "k": opts.k}).json() for q in opts.questions]
+                )
+        identical = sum(a == b for a, b in zip(answers[0], answers[-1], strict=True))
+        n = len(opts.questions)
+        log(f"identical answers from replica 0 and replica {replicas - 1}: {identical} of {n}")
+        mix = QuestionMix(opts.questions, repeat=False)
+        clients = opts.concurrency[0]
+        result, wall, retried = asyncio.run(
+            _balanced(
+                [s.base for s in servers],
+                api_request(opts.k),
+                lambda: (mix.next(), False),
+                clients,
+                opts.duration,
+                kill_at=opts.duration / 2,
+                kill=servers[0].proc.kill,
+                headers=servers[0].headers,
+            )
+        )
+        level = summarise("api x" + str(replicas), clients, result, wall, [])
+        level["retried_after_kill"] = retried
+        level["killed"] = f"replica 0 (SIGKILL at {opts.duration / 2:.0f} s)"
+        log(describe(level) + f"; {retried} request(s) retried on the other replica after the kill")
+        return {
+            "mode": "replicas",
+            "replicas": replicas,
+            "identical_answers": identical,
+            "questions": len(opts.questions),
+            "level": level,
+        }
+    finally:
+        for server in servers:
+            server.stop()
+
+
 def run(opts: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
     if not (opts.index / "CURRENT").is_file():
         raise SystemExit(f"no index in {opts.index}: build it with `ttqa index --corpus corpus --index ...`")
@@ -513,10 +626,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--torch-threads", type=int, default=0, help="Torch threads of the servers (0: default).")
     ap.add_argument("--no-prime", action="store_true", help="Skip the untimed pass over the questions.")
     ap.add_argument("--out", type=Path, help="Write the report as JSON here.")
+    ap.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        help="Run N `ttqa api --backend milvus` replicas (TTQA_MILVUS_URI...) behind a balancer, "
+        "killing one half-way (the first --concurrency level).",
+    )
     args = ap.parse_args(argv)
     opts = Options(
         index=args.index,
-        questions=load_questions(args.questions)[: args.max_questions or None],
+        questions=load_questions([args.questions])[: args.max_questions or None],
         targets=tuple(args.target),
         concurrency=tuple(args.concurrency),
         duration=args.duration,
@@ -528,6 +648,11 @@ def main(argv: list[str] | None = None) -> None:
         torch_threads=args.torch_threads,
         prime=not args.no_prime,
     )
+    if args.replicas:
+        report = run_replicas(opts, args.replicas)
+        if args.out:
+            write_json(args.out, report)
+        return
     report = run(opts)
     if opts.soak:
         for t in report["targets"]:
