@@ -387,6 +387,9 @@ def test_cli_and_http_api_on_milvus(milvus_qa: QA, model_cache: Path) -> None:
     missing = CliRunner().invoke(app, ["ask", question, *where[:-1], "nowhere"])
     assert missing.exit_code == 2 and "no ttqa index in Milvus" in missing.output
     assert "Traceback" not in missing.output
+    evaluated = CliRunner().invoke(app, ["eval", str(EVALS / "seed.jsonl"), "--limit", "4", *where])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "'milvus'" in evaluated.output or "Hit@5" in evaluated.output, evaluated.output
     replicas = [
         TestClient(create_app(milvus_qa)),
         TestClient(create_app(QA.load(backend="milvus", milvus=settings))),

@@ -90,13 +90,7 @@ class QA:
         manifest = Manifest.load(version_dir)
         if verify:
             manifest.verify_files(version_dir)
-        if embedder is None:
-            embedder = make_embedder(manifest.embedder)
-        manifest.check_compatible(
-            fingerprint=embedder.fingerprint,
-            dim=manifest.dim,
-            chunking=chunking.as_dict() if chunking else None,
-        )
+        embedder = _checked_embedder(manifest, embedder, chunking)
         try:
             local = LocalBackend.load(version_dir, manifest.n_chunks, fusion)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
@@ -127,13 +121,7 @@ class QA:
 
         backend = MilvusBackend.connect(settings, fusion)
         manifest = backend.manifest()
-        if embedder is None:
-            embedder = make_embedder(manifest.embedder)
-        manifest.check_compatible(
-            fingerprint=embedder.fingerprint,
-            dim=embedder.dim,
-            chunking=chunking.as_dict() if chunking else None,
-        )
+        embedder = _checked_embedder(manifest, embedder, chunking)
         return cls(Path(backend.settings.describe()), manifest, backend, Retriever(backend, embedder, fusion))
 
     @classmethod
@@ -387,6 +375,21 @@ class QA:
             "dim": self.manifest.dim,
             "chunking": self.manifest.chunking,
         }
+
+
+def _checked_embedder(
+    manifest: Manifest, embedder: Embedder | None, chunking: ChunkingParams | None
+) -> Embedder:
+    """``embedder`` (default: the one the index was built with), refused (``IndexMismatchError``)
+    when the index was built with another model or chunking."""
+    if embedder is None:
+        embedder = make_embedder(manifest.embedder)
+    manifest.check_compatible(
+        fingerprint=embedder.fingerprint,
+        dim=manifest.dim,
+        chunking=chunking.as_dict() if chunking else None,
+    )
+    return embedder
 
 
 def _collect_documents(
