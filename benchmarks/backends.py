@@ -24,12 +24,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_common import ROOT, setup_env
+from bench_common import ROOT, percentile, setup_env
 
 
 def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+    """Milliseconds at the ``q`` quantile of seconds ``values`` (bench_common's nearest rank)."""
+    return percentile(values, 100 * q) * 1000
 
 
 def main() -> int:

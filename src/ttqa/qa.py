@@ -316,10 +316,7 @@ class QA:
         from ttqa.index.milvus.build import build_milvus
 
         assert isinstance(self.store, MilvusBackend)
-        chunking = ChunkingParams(
-            chunk_size=int(self.manifest.chunking["chunk_size"]),
-            chunk_overlap=int(self.manifest.chunking["chunk_overlap"]),
-        )
+        chunking = self._chunking()
         return build_milvus(
             documents,
             self.store,
@@ -330,14 +327,18 @@ class QA:
             progress=progress,
         )
 
+    def _chunking(self) -> ChunkingParams:
+        """The chunking this index was built with (new articles are cut the same way)."""
+        return ChunkingParams(
+            chunk_size=int(self.manifest.chunking["chunk_size"]),
+            chunk_overlap=int(self.manifest.chunking["chunk_overlap"]),
+        )
+
     def _rebuild(
         self, documents: list[Document], *, batch_size: int = 32, progress: ProgressFactory | None = None
     ) -> BuildReport:
         """Build ``documents`` into this index directory (same model and chunking), then swap in."""
-        chunking = ChunkingParams(
-            chunk_size=int(self.manifest.chunking["chunk_size"]),
-            chunk_overlap=int(self.manifest.chunking["chunk_overlap"]),
-        )
+        chunking = self._chunking()
         report = build_index(
             documents,
             self.index_dir,

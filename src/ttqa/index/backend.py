@@ -97,6 +97,13 @@ class UnknownDocumentError(KeyError):
         return f"unknown doc_id {self.args[0]!r}"
 
 
+def required_vector(vector: npt.NDArray[np.float32] | None) -> npt.NDArray[np.float32]:
+    """The question's vector as one float32 row; dense and hybrid search cannot do without it."""
+    if vector is None:
+        raise ValueError("dense and hybrid search need the question's vector")
+    return np.asarray(vector, dtype=np.float32).reshape(-1)
+
+
 class BackendError(RuntimeError):
     """The search backend failed; the message says what to check."""
 
@@ -178,5 +185,6 @@ __all__ = [
     "UnknownBackendError",
     "UnknownDocumentError",
     "passage_text",
+    "required_vector",
     "rrf",
 ]

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ttqa.filters import Filters, LazyMetadataIndex
-from ttqa.index.backend import FusionParams, IndexedChunk, Mode, rrf
+from ttqa.index.backend import FusionParams, IndexedChunk, Mode, required_vector, rrf
 from ttqa.index.dense import FaissDenseIndex
 from ttqa.index.lexical import BM25Index, top_k
 from ttqa.index.store import ChunkTable, DocumentStore
@@ -163,11 +163,11 @@ class LocalBackend:
         if mode is Mode.BM25:
             rows, scores = self.bm25_ranking(question_text, k, filters, allowed)
         elif mode is Mode.DENSE:
-            rows, scores = self.dense_ranking(_need_vector(question_vector), k, allowed)
+            rows, scores = self.dense_ranking(required_vector(question_vector), k, allowed)
         else:
             n = max(self.fusion.candidates, k)
             bm25_rows, _ = self.bm25_ranking(question_text, n, filters, allowed)
-            dense_rows, _ = self.dense_ranking(_need_vector(question_vector), n, allowed)
+            dense_rows, _ = self.dense_ranking(required_vector(question_vector), n, allowed)
             fused = rrf(
                 [(dense_rows, self.fusion.dense_weight), (bm25_rows, self.fusion.bm25_weight)],
                 self.fusion.rrf_k,
@@ -199,12 +199,6 @@ class LocalBackend:
         ids, scores = self.dense.search(vector, k, allowed=allowed)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
-
-
-def _need_vector(vector: npt.NDArray[np.float32] | None) -> npt.NDArray[np.float32]:
-    if vector is None:
-        raise ValueError("dense and hybrid search need the question's vector")
-    return vector
 
 
 __all__ = ["LocalBackend"]

@@ -35,8 +35,10 @@ from ttqa.index.backend import (
     IndexedChunk,
     Mode,
     UnknownDocumentError,
+    required_vector,
     rrf,
 )
+from ttqa.index.builder import document_hash
 from ttqa.index.layout import IndexNotFoundError
 from ttqa.index.manifest import IndexMismatchError, Manifest
 from ttqa.index.milvus import schema
@@ -224,7 +226,7 @@ class MilvusBackend:
             docs.setdefault(c.document.doc_id, c.document)
             by_doc.setdefault(c.document.doc_id, []).append(c)
         for doc_id, doc in docs.items():
-            hashes[doc_id] = schema.document_hash(doc)
+            hashes[doc_id] = document_hash(doc)
         rows = [schema.chunk_row(c, hashes[c.document.doc_id]) for c in chunks]
         with self._calls():
             # Chunks of an earlier version of these articles (other ids) go first.
@@ -234,12 +236,13 @@ class MilvusBackend:
                 self.client.delete(s.collection, filter=expr)
             for lo in range(0, len(rows), WRITE_BATCH):
                 self.client.upsert(s.collection, rows[lo : lo + WRITE_BATCH])
-            doc_rows = [r for doc in docs.values() for r in schema.document_rows(doc, hashes[doc.doc_id])]
+            doc_rows: list[dict[str, Any]] = []
             for doc in docs.values():
-                parts = len(schema.split_text(doc.text))
+                parts = schema.document_rows(doc, hashes[doc.doc_id])
                 self.client.delete(
-                    s.docs_collection, filter=f"doc_id == {_literal(doc.doc_id)} and part >= {parts}"
+                    s.docs_collection, filter=f"doc_id == {_literal(doc.doc_id)} and part >= {len(parts)}"
                 )
+                doc_rows.extend(parts)
             for lo in range(0, len(doc_rows), WRITE_BATCH // 4 or 1):
                 self.client.upsert(s.docs_collection, doc_rows[lo : lo + (WRITE_BATCH // 4 or 1)])
         with self._lock:
@@ -342,19 +345,17 @@ class MilvusBackend:
         """Articles by id, read again when the stored hash differs from the cached one."""
         out: dict[str, Document] = {}
         missing: list[str] = []
+        now = time.monotonic()
         with self._lock:
             for doc_id, h in wanted.items():
                 cached = self._docs.get(doc_id)
                 if cached is not None and cached[0] == h:
                     out[doc_id] = cached[1]
+                    self._docs[doc_id] = (h, cached[1], now)  # checked against the store just now
                 else:
                     missing.append(doc_id)
-        for doc_id, (_, doc) in self._read_documents(missing).items():
+        for doc_id, (_, doc) in self._read_documents(missing).items():  # cached as they are read
             out[doc_id] = doc
-        now = time.monotonic()
-        with self._lock:
-            for doc_id, doc in out.items():
-                self._docs[doc_id] = (wanted[doc_id], doc, now)
         return out
 
     def _chunk_rows(self, expr: str) -> list[dict[str, Any]]:
@@ -405,7 +406,7 @@ class MilvusBackend:
         expr = filter_expression(filters)
         if mode is Mode.BM25:
             return self._bm25(question_text, k, expr)
-        vector = _need_vector(question_vector)
+        vector = required_vector(question_vector)
         if mode is Mode.DENSE:
             return self._dense(vector, k, expr)
         n = max(self.fusion.candidates, k)
@@ -493,12 +494,6 @@ class MilvusBackend:
                 search_params={"metric_type": "IP", "params": {"ef": max(self.ef, k)}},
             )
         return [(hit["chunk_id"], float(hit["distance"])) for hit in res[0]]
-
-
-def _need_vector(vector: npt.NDArray[np.float32] | None) -> npt.NDArray[np.float32]:
-    if vector is None:
-        raise ValueError("dense and hybrid search need the question's vector")
-    return np.asarray(vector, dtype=np.float32).reshape(-1)
 
 
 __all__ = ["MilvusBackend", "filter_expression"]

@@ -189,6 +189,9 @@ def _ray_embed(
             f"the Ray workers load another model ({sorted(prints)}), not {embedder.fingerprint}"
         )
 
+    owner: dict[Any, Any] = {}
+    """The actor each pending result comes from (it is free again once the result is in)."""
+
     def run(batches: list[_Batch]) -> Iterator[tuple[_Batch, Vectors]]:
         pending: dict[Any, _Batch] = {}
         queue = list(reversed(batches))
@@ -206,7 +209,6 @@ def _ray_embed(
             free.append(owner.pop(ref))
             yield batch, np.asarray(ray.get(ref), dtype=np.float32)
 
-    owner: dict[Any, Any] = {}
     return run
 
 

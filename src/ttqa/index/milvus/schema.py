@@ -62,12 +62,6 @@ def folded_terms(text: str) -> str:
     return _words(tokenize_folded(text))
 
 
-def document_hash(doc: Document) -> str:
-    from ttqa.index.builder import document_hash as content
-
-    return content(doc)
-
-
 def chunk_schema(client: Any, dim: int) -> tuple[Any, Any]:
     from pymilvus import DataType, Function, FunctionType
 
