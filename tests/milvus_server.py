@@ -38,13 +38,15 @@ class MilvusServer:
     def wait_ready(self, timeout: float) -> None:
         from pymilvus import MilvusClient
 
+        from ttqa.index.milvus.backend import GRPC_OPTIONS
+
         deadline = time.monotonic() + timeout
         while True:
             if self.process is not None and self.process.poll() is not None:
                 err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
                 raise RuntimeError(f"milvus-lite server exited: {err[-2000:]}")
             try:
-                client = MilvusClient(uri=self.uri, timeout=2)
+                client = MilvusClient(uri=self.uri, timeout=2, grpc_options=GRPC_OPTIONS)
                 client.list_collections()
                 client.close()
                 return
