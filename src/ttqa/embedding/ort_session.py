@@ -15,13 +15,17 @@ def threads() -> int:
     return int(os.environ.get("TTQA_TORCH_THREADS", "0")) or (os.cpu_count() or 1)
 
 
-def cpu_session(model: Path | str, *, spin: bool = False) -> onnxruntime.InferenceSession:
-    """A CPU session of ``model``. Unless ``spin``, its worker threads sleep between runs, so
-    that the short runs of a question do not take the CPU from the work beside them."""
+def cpu_session(
+    model: Path | str, *, spin: bool = False, intra_threads: int | None = None
+) -> onnxruntime.InferenceSession:
+    """A CPU session of ``model`` on ``intra_threads`` threads (default :func:`threads`).
+
+    Unless ``spin``, its worker threads sleep between runs, so that the short runs of a question
+    do not take the CPU from the work beside them."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads()
+    options.intra_op_num_threads = intra_threads or threads()
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     if not spin:

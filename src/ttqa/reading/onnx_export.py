@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ttqa.embedding.export_cache import is_valid, publish, staging
+from ttqa.embedding.onnx_graph import simplify_file
 from ttqa.embedding.ort_session import cpu_session
 from ttqa.index.layout import sha256_file
 from ttqa.reading.base import Passage
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Variant = Literal["fp32", "int8"]
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 MODEL_FILE = "reader.onnx"
 META_FILE = "ttqa_reader_onnx.json"
 MAX_MEAN_GAP: dict[Variant, float] = {"fp32": 0.01, "int8": 0.75}
@@ -207,6 +208,7 @@ def _build(base_dir: Path, delta: Path, target: Path, variant: Variant) -> None:
             _export(model, tmp / "fp32.onnx")
             _quantize(tmp / "fp32.onnx", tmp / MODEL_FILE)
             (tmp / "fp32.onnx").unlink()
+        simplify_file(tmp / MODEL_FILE)
         shutil.copy2(base_dir / "tokenizer.json", tmp / "tokenizer.json")
         tokenizer = Tokenizer.from_file(str(tmp / "tokenizer.json"))
         torch_reader = NeuralReader(tokenizer, TorchLogits(model), config.shape)
