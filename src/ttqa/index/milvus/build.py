@@ -15,6 +15,7 @@ this process writes the finished ones.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -151,22 +152,41 @@ def build_milvus(
     return report
 
 
+def _ray_init(ray: Any, address: str, workers: int | None) -> None:
+    """Join the Ray cluster at ``address``, or start one here (``"local"``).
+
+    A local start is tried twice: on a busy machine Ray's head process has been seen to miss its
+    start-up deadline once and start fine the next time."""
+    tries = 2 if address == "local" else 1
+    for attempt in range(1, tries + 1):
+        try:
+            if address == "local":
+                os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "60")
+                ray.init(num_cpus=workers or 2, include_dashboard=False, log_to_driver=False)
+            else:
+                ray.init(address=address, log_to_driver=False)
+            return
+        except (RuntimeError, ConnectionError, TimeoutError) as exc:
+            ray.shutdown()
+            if attempt == tries:
+                raise BackendError(f"could not start or join the Ray cluster {address!r}: {exc}") from exc
+            log.warning("starting Ray failed (%s); trying again", exc)
+
+
 def _ray_embed(
     embedder: Embedder, address: str, workers: int | None, batch_size: int
 ) -> Callable[[list[_Batch]], Iterator[tuple[_Batch, Vectors]]]:
-    """Embed batches on a Ray cluster: one actor per worker, each with its own embedder."""
+    """Embed batches on a Ray cluster: one single-threaded actor per CPU (or ``workers``), each
+    with its own embedder."""
     try:
         import ray
     except ImportError:
         raise BackendError("--ray-address needs Ray: pip install 'ttqa[scale]'") from None
 
     if not ray.is_initialized():
-        if address == "local":
-            ray.init(num_cpus=workers or 2, include_dashboard=False, log_to_driver=False)
-        else:
-            ray.init(address=address, log_to_driver=False)
+        _ray_init(ray, address, workers)
     cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
-    n = workers or max(1, int(cpus) // 2)
+    n = workers or max(1, int(cpus))
     name = embedder.name
 
     @ray.remote(num_cpus=1)
@@ -174,6 +194,7 @@ def _ray_embed(
         def __init__(self, spec: str) -> None:
             from ttqa.embedding.factory import make_embedder
 
+            os.environ["TTQA_TORCH_THREADS"] = "1"  # one CPU per actor: one encoding thread
             self.embedder = make_embedder(spec)
 
         def embed(self, passages: list[str]) -> Any:
