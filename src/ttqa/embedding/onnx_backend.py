@@ -184,7 +184,7 @@ class _OnnxRunner:
         from tokenizers import Tokenizer
 
         self._model = str(folder / MODEL_FILE)
-        self._serving: onnxruntime.InferenceSession = cpu_session(self._model, spin=False)
+        self._serving: onnxruntime.InferenceSession = cpu_session(self._model)
         """Loaded now (cold start is measured); runs every call of fewer than ``BULK_TEXTS``."""
         self._bulk: queue.SimpleQueue[onnxruntime.InferenceSession] | None = None
         self._bulk_lock = threading.Lock()

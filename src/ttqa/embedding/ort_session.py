@@ -15,19 +15,16 @@ def threads() -> int:
     return int(os.environ.get("TTQA_TORCH_THREADS", "0")) or (os.cpu_count() or 1)
 
 
-def cpu_session(
-    model: Path | str, *, spin: bool = False, intra_threads: int | None = None
-) -> onnxruntime.InferenceSession:
+def cpu_session(model: Path | str, *, intra_threads: int | None = None) -> onnxruntime.InferenceSession:
     """A CPU session of ``model`` on ``intra_threads`` threads (default :func:`threads`).
 
-    Unless ``spin``, its worker threads sleep between runs, so that the short runs of a question
-    do not take the CPU from the work beside them."""
+    Its worker threads sleep between runs, so that the short runs of a question do not take the
+    CPU from the work beside them (BM25 above all)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = intra_threads or threads()
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    if not spin:
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
