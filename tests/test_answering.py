@@ -156,7 +156,19 @@ def test_answer_json_shape(seed_qa) -> None:  # type: ignore[no-untyped-def]
     assert {"text", "sentence", "abstained", "confidence", "citations", "question"} <= set(data)
     assert isinstance(data["confidence"], float) and isinstance(data["abstained"], bool)
     cite = data["citations"][0]
-    assert set(cite) == {"n", "doc_id", "title", "date", "source", "path", "start", "end", "quote", "score"}
+    assert set(cite) == {
+        "n",
+        "doc_id",
+        "title",
+        "date",
+        "source",
+        "path",
+        "start",
+        "end",
+        "quote",
+        "score",
+        "heading",
+    }
     assert cite["n"] == 1
 
 

@@ -168,8 +168,30 @@ def test_article_highlights_the_cited_passage_exactly(answered: Answer, seed_qa:
         assert body == doc.text  # the whole article, character for character
         if answer_span:
             assert tree.texts(".ttqa-span") == [a.text]
-        assert html.escape(doc.title or doc.doc_id) in out
+        assert html.escape(doc.heading) in out
         assert f"[{c.n}]" in out
+
+
+LEAD_002 = (
+    "Sáng 3/1, Ban Tổ chức Tỉnh ủy tổ chức Hội nghị tổng kết công tác tổ chức xây dựng Đảng năm 2024, "
+    "triển khai nhiệm vụ năm 2025."
+)
+
+
+def test_an_article_without_a_title_shows_its_lead_sentence_never_its_id(seed_qa: QA) -> None:
+    """The 2024 Vĩnh Phúc review (002) has no title line: the chat titles it by its first sentence."""
+    answer = seed_qa.ask(
+        "Ban Tổ chức Tỉnh ủy tổ chức hội nghị tổng kết công tác tổ chức xây dựng Đảng năm 2024 khi nào?"
+    )
+    (c,) = [c for c in answer.citations if c.doc_id == "002_c369b9d2d1f34063"][:1]
+    doc = seed_qa.document(c.doc_id)
+    assert doc.title is None and doc.heading == c.heading == LEAD_002
+    assert doc.text.startswith(LEAD_002)  # copied from the article, not made up
+    cited = r.render_answer(answer, turn_id="ab" * 16)
+    assert_inert(cited)
+    assert html.escape(LEAD_002) in cited and f">{c.doc_id}<" not in cited
+    article = r.render_article(doc, c.start, c.end, n=c.n)
+    assert f"<h3>{html.escape(LEAD_002)}</h3>" in article
 
 
 def test_abstention_shows_no_answer(answered: Answer) -> None:

@@ -188,7 +188,8 @@ def _print_answer(answer: Answer) -> None:
     for c in answer.citations:
         meta = " · ".join(x for x in (c.doc_id, c.date, c.source, f"{c.start}-{c.end}") if x)
         out.print(
-            f"[bold][{c.n}][/] {escape(c.title or c.doc_id)} [dim]({escape(meta)} · score {c.score:.3f})[/]"
+            f"[bold][{c.n}][/] {escape(c.heading or c.title or c.doc_id)} "
+            f"[dim]({escape(meta)} · score {c.score:.3f})[/]"
         )
         out.print(f"    “{escape(c.quote)}”")
 

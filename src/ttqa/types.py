@@ -26,6 +26,13 @@ class Document:
     path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def heading(self) -> str:
+        """What to show as the article's title: its title, or else its lead sentence."""
+        from ttqa.reading.sentences import lead_sentence
+
+        return self.title or lead_sentence(self.text) or self.doc_id
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -74,12 +81,24 @@ class Citation:
     end: int
     quote: str
     score: float
+    heading: str = ""
+    """What to show as the article's title (:attr:`Document.heading`: its title or lead sentence)."""
 
     @classmethod
     def of(cls, n: int, doc: Document, start: int, end: int, score: float) -> Citation:
         """Citation ``n`` of ``doc.text[start:end]``, with the article's metadata."""
         return cls(
-            n, doc.doc_id, doc.title, doc.date, doc.source, doc.path, start, end, doc.text[start:end], score
+            n,
+            doc.doc_id,
+            doc.title,
+            doc.date,
+            doc.source,
+            doc.path,
+            start,
+            end,
+            doc.text[start:end],
+            score,
+            doc.heading,
         )
 
     def to_dict(self) -> dict[str, Any]:

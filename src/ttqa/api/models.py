@@ -134,6 +134,9 @@ class CitationModel(BaseModel):
     end: int
     quote: str
     score: float
+    heading: str = Field(
+        "", description="What to show as the article's title: its title, or else its lead sentence."
+    )
 
 
 class AnswerModel(BaseModel):

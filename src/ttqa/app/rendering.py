@@ -109,7 +109,10 @@ def render_citation(answer: Answer, citation: Citation, turn_id: str) -> str:
     span = answer_span_in(answer, c) if c.n == 1 else None
     quote = mark(c.quote, span[0], span[1], "ttqa-span") if span else esc(c.quote)
     title = _button(
-        c.title or c.doc_id, f"cite:{turn_id}:{c.n}", "ttqa-cite-title", "Mở bài viết và tô sáng đoạn trích"
+        c.heading or c.title or c.doc_id,
+        f"cite:{turn_id}:{c.n}",
+        "ttqa-cite-title",
+        "Mở bài viết và tô sáng đoạn trích",
     )
     return (
         f'<li class="ttqa-citation" data-n="{c.n}" data-doc="{esc(c.doc_id)}" '
@@ -284,7 +287,7 @@ def render_article(
     label = f"Đoạn trích dẫn [{n}] được tô sáng." if n else "Đoạn trích dẫn được tô sáng."
     return (
         f'<article class="ttqa-article" data-doc="{esc(doc.doc_id)}" data-start="{start}" data-end="{end}">'
-        f"<h3>{esc(doc.title or doc.doc_id)}</h3>"
+        f"<h3>{esc(doc.heading)}</h3>"
         f'<p class="ttqa-article-meta">{esc(" · ".join(meta))}{link}</p>'
         f'<p class="ttqa-article-label">{esc(label)}</p>'
         f'<div class="ttqa-article-text">{body}</div></article>'

@@ -61,3 +61,17 @@ def sentence_at(text: str, pos: int) -> tuple[int, int]:
     if not spans:
         return 0, len(text)
     return min(spans, key=lambda se: min(abs(se[0] - pos), abs(se[1] - pos)))
+
+
+def lead_sentence(text: str, limit: int = 160) -> str:
+    """The first sentence of ``text``, cut at a word boundary with "…" when longer than
+    ``limit`` characters; ``""`` for a blank text."""
+    head = text[: 4 * limit]
+    spans = sentence_spans(head)
+    if not spans:
+        return ""
+    lead = head[spans[0][0] : spans[0][1]]
+    if len(lead) <= limit:
+        return lead
+    cut = lead[:limit].rsplit(" ", 1)[0] if " " in lead[:limit] else lead[:limit]
+    return cut.rstrip(" ,;:–-") + "…"
