@@ -252,11 +252,9 @@ class _OnnxRunner:
         batches = [[texts[i] for i in order[lo : lo + batch_size]] for lo in range(0, len(order), batch_size)]
         if not batches:
             return np.empty((0, 0), dtype=np.float32)
-        if len(texts) >= BULK_TEXTS and self.bulk_workers > 1:
+        if len(texts) >= BULK_TEXTS:
             with ThreadPoolExecutor(self.bulk_workers, thread_name_prefix="ttqa-embed") as pool:
                 parts = list(pool.map(self._run_bulk, batches))
-        elif len(texts) >= BULK_TEXTS:
-            parts = [self._run_bulk(b) for b in batches]
         else:
             parts = [self._run(self._serving, b) for b in batches]
         sorted_vecs = np.concatenate(parts)
