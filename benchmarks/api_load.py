@@ -111,7 +111,7 @@ def start_server(index: Path, port: int, log: Path, torch_threads: int) -> subpr
     return subprocess.Popen(
         [
             sys.executable,
-            *("-m", "ttqa.cli", "api"),
+            *("-m", "ttqa.interfaces.cli.main", "api"),
             *("--index", str(index), "--port", str(port), "--log-level", "warning"),
             *("--torch-threads", str(torch_threads)),
         ],

@@ -45,7 +45,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT / "tests"))
     from ttqa import QA
     from ttqa.evaluation.metrics import exact_match, token_f1
-    from ttqa.index.local import LocalBackend
+    from ttqa.index.local.backend import LocalBackend
     from ttqa.index.milvus.backend import MilvusBackend
     from ttqa.index.milvus.settings import MilvusSettings
 

@@ -28,13 +28,13 @@ from bench_common import dir_size_mb, live_version
 
 from ttqa.embedding.base import Embedder
 from ttqa.index.backend import PASSAGE_TEMPLATE
-from ttqa.index.dense import DENSE, FaissDenseIndex
-from ttqa.index.lexical import BM25Index
-from ttqa.index.local import LocalBackend
+from ttqa.index.local.backend import LocalBackend
+from ttqa.index.local.dense import DENSE, FaissDenseIndex
+from ttqa.index.local.lexical import BM25Index
+from ttqa.index.local.store import ChunkTable, DocumentStore
 from ttqa.index.manifest import Manifest
-from ttqa.index.store import ChunkTable, DocumentStore
 from ttqa.qa import QA
-from ttqa.retrieval import Retriever
+from ttqa.retrieval.retriever import Retriever
 
 Vectors = npt.NDArray[np.float32]
 KIND_ENV = "TTQA_BENCH_SYNTHETIC"

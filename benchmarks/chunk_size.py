@@ -17,11 +17,11 @@ from pathlib import Path
 
 from bench_common import write_json
 
-from ttqa.chunking import ChunkingParams
 from ttqa.evaluation.datasets import load_any
 from ttqa.evaluation.runner import OpenEvaluation
+from ttqa.ingest.chunking import ChunkingParams
 from ttqa.qa import QA
-from ttqa.retrieval import Mode
+from ttqa.retrieval.retriever import Mode
 
 
 def main() -> None:

@@ -48,8 +48,8 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_load import QuestionMix, free_port, load_questions
-from bench_common import percentile, write_json
+from api_load import QuestionMix, free_port
+from bench_common import load_questions, percentile, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ("api", "gradio")
@@ -351,7 +351,7 @@ def start_server(
 ) -> Server:
     port = free_port()
     log = log_dir / f"ttqa-{name or target}.log"
-    cmd = [sys.executable, "-m", "ttqa.cli"]
+    cmd = [sys.executable, "-m", "ttqa.interfaces.cli.main"]
     headers: dict[str, str] = {}
     if target == "api":
         cmd += ["api", "--index", str(index), "--port", str(port), "--log-level", "warning"]

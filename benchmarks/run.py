@@ -62,15 +62,21 @@ from bench_common import (
     setup_env,
 )
 
-from ttqa.chunking import Chunker
-from ttqa.corpus import load_documents
 from ttqa.embedding.base import Embedder
 from ttqa.embedding.factory import make_embedder
 from ttqa.index.backend import passage_text
-from ttqa.index.dense import DEFAULT_EXACT_MAX, FaissDenseIndex, HnswParams, default_exact_max, recall_at_k
-from ttqa.index.local import LocalBackend
+from ttqa.index.local.backend import LocalBackend
+from ttqa.index.local.dense import (
+    DEFAULT_EXACT_MAX,
+    FaissDenseIndex,
+    HnswParams,
+    default_exact_max,
+    recall_at_k,
+)
+from ttqa.ingest.chunking import Chunker
+from ttqa.ingest.loader import load_documents
 from ttqa.qa import QA
-from ttqa.retrieval import Retriever
+from ttqa.retrieval.retriever import Retriever
 
 SHARED = ROOT.parent / "shared/data/news_vi"
 CORPUS_606 = SHARED / "party_org_606.jsonl"

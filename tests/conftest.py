@@ -6,12 +6,16 @@ import os
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
     from milvus_server import MilvusServer
+    from ttqa import QA
+    from ttqa.index.local.backend import LocalBackend
+    from ttqa.index.milvus.backend import MilvusBackend
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
@@ -36,6 +40,22 @@ def to_cp1258(text: str) -> bytes:
     return bytes(out)
 
 
+def local_backend(qa: QA) -> LocalBackend:
+    """``qa.store`` of an index kept in local files, typed as such (its store, FAISS and BM25 parts)."""
+    from ttqa.index.local.backend import LocalBackend
+
+    assert isinstance(qa.store, LocalBackend), qa.store
+    return qa.store
+
+
+def milvus_backend(qa: QA) -> MilvusBackend:
+    """``qa.store`` of an index kept in Milvus, typed as such (its ``settings``)."""
+    from ttqa.index.milvus.backend import MilvusBackend
+
+    assert isinstance(qa.store, MilvusBackend), qa.store
+    return qa.store
+
+
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Where the converted e5 model lives: $TTQA_CACHE_DIR (CI keeps it), else a temp dir."""
@@ -49,7 +69,7 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def seed_qa(model_cache: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def seed_qa(model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> QA:
     """A QA over the bundled corpus with the real e5-small model."""
     from ttqa import QA
 
@@ -57,16 +77,15 @@ def seed_qa(model_cache: Path, tmp_path_factory: pytest.TempPathFactory):  # typ
 
 
 @pytest.fixture(scope="module")
-def chat_app(seed_qa, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def chat_app(seed_qa: QA, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     """The browser chat over the seed index on a free 127.0.0.1 port (one server per test module).
 
     Yields a namespace with ``url``, ``service`` (the app's ``ChatService``) and ``data_dir``
     (where ``feedback.jsonl`` goes).
     """
     import socket
-    from types import SimpleNamespace
 
-    from ttqa.app.chat import ChatService, launch
+    from ttqa.interfaces.chat.ui import ChatService, launch
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

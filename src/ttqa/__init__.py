@@ -5,18 +5,32 @@
 >>> qa.search("Ai chủ trì hội thảo?", k=3)[0].doc_id         # doctest: +SKIP
 """
 
-from ttqa import _env  # noqa: F401  (keeps every import of ttqa off the network)
-from ttqa.chunking import ChunkingParams
-from ttqa.errors import InvalidModeError, InvalidQuestionError, TTQAInputError
+from ttqa import (
+    _env,  # noqa: F401  (keeps every import of ttqa off the network)
+    _moved,
+)
+from ttqa.errors import (
+    InvalidModeError,
+    InvalidQuestionError,
+    TTQABackendError,
+    TTQAError,
+    TTQAIndexError,
+    TTQAInputError,
+    TTQAModelError,
+)
 from ttqa.index.backend import UnknownDocumentError
 from ttqa.index.builder import BuildReport
 from ttqa.index.layout import IndexLockedError, IndexNotFoundError
 from ttqa.index.manifest import IndexCorruptError, IndexMismatchError
+from ttqa.ingest.chunking import ChunkingParams
 from ttqa.qa import QA
-from ttqa.retrieval import FusionParams, Mode
-from ttqa.types import Answer, Chunk, Citation, Document, Hit
+from ttqa.retrieval.retriever import FusionParams, Mode
+from ttqa.schema import Answer, Chunk, Citation, Document, Hit
+from ttqa.settings import Settings
 
 __version__ = "0.1.0"
+
+_moved.install()
 
 __all__ = [
     "QA",
@@ -35,7 +49,12 @@ __all__ = [
     "InvalidModeError",
     "InvalidQuestionError",
     "Mode",
+    "Settings",
+    "TTQABackendError",
+    "TTQAError",
+    "TTQAIndexError",
     "TTQAInputError",
+    "TTQAModelError",
     "UnknownDocumentError",
     "__version__",
 ]

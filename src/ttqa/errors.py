@@ -1,10 +1,37 @@
-"""Errors ttqa raises for bad input (all ``ValueError`` subclasses)."""
+"""The errors ttqa raises: one root, :class:`TTQAError`, with a branch per kind of failure.
+
+* :class:`TTQAInputError` (also a ``ValueError``): bad input from the caller, the message says what
+  is wrong (an empty question, an unknown mode or backend, a bad filter, an empty corpus, a setting);
+* :class:`TTQAIndexError`: the index is missing, locked by a build, corrupt, or built with another
+  model or chunking; the message says how to rebuild;
+* :class:`TTQAModelError`: the model weights are unavailable or do not load;
+* :class:`TTQABackendError`: the search backend (Milvus, Ray) is unreachable or failed.
+
+Every concrete error keeps the built-in base it had (``IndexNotFoundError`` is also a
+``FileNotFoundError``, ``UnknownDocumentError`` a ``KeyError``), so existing ``except`` clauses hold.
+"""
 
 from __future__ import annotations
 
 
-class TTQAInputError(ValueError):
+class TTQAError(Exception):
+    """Anything ttqa raises on purpose."""
+
+
+class TTQAInputError(TTQAError, ValueError):
     """Invalid input to the library; the message says what is wrong."""
+
+
+class TTQAIndexError(TTQAError):
+    """The index cannot be used as it is (missing, locked, corrupt or incompatible)."""
+
+
+class TTQAModelError(TTQAError, RuntimeError):
+    """A model (the embedder or the reader) is unavailable or does not load."""
+
+
+class TTQABackendError(TTQAError, RuntimeError):
+    """The search backend or the cluster behind it failed or cannot be reached."""
 
 
 class InvalidQuestionError(TTQAInputError):
@@ -17,47 +44,3 @@ class InvalidModeError(TTQAInputError):
 
 class InvalidKError(TTQAInputError):
     """``k`` (number of passages) is not a whole number >= 1."""
-
-
-def check_k(k: object) -> int:
-    """``k`` as an ``int`` >= 1, or :class:`InvalidKError` (``True``, ``2.5``, ``"3"`` are refused)."""
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise InvalidKError(f"k must be a whole number of passages >= 1, not {type(k).__name__} {k!r}")
-    if k < 1:
-        raise InvalidKError(f"k must be >= 1, not {k}")
-    return k
-
-
-MAX_QUESTION_CHARS = 1000
-
-
-def _clean_char(ch: str) -> str:
-    if ch.isprintable() or ch in "\n\t":
-        return ch
-    return " " if ch.isspace() else ""
-
-
-def check_question(question: object, *, max_chars: int = MAX_QUESTION_CHARS) -> str:
-    """Return the question cleaned and stripped, or raise :class:`InvalidQuestionError`.
-
-    Control and format characters (NUL, escape sequences' ``ESC``, zero-width and bidi
-    overrides such as U+202E, lone surrogates) are dropped; other white space (no-break,
-    ideographic, line separators, ``\\r``) becomes a plain space, so words stay apart.
-    """
-    if not isinstance(question, str):
-        raise InvalidQuestionError(f"the question must be text, not {type(question).__name__}")
-    if len(question) > 16 * max_chars:  # far too long: refused without cleaning megabytes first
-        raise _too_long(len(question), max_chars)
-    cleaned = "".join(_clean_char(ch) for ch in question).strip()
-    if not cleaned:
-        raise InvalidQuestionError("the question is empty (câu hỏi trống)")
-    if len(cleaned) > max_chars:
-        raise _too_long(len(cleaned), max_chars)
-    return cleaned
-
-
-def _too_long(length: int, max_chars: int) -> InvalidQuestionError:
-    return InvalidQuestionError(
-        f"the question is {length} characters long; the limit is {max_chars} "
-        f"(câu hỏi dài quá {max_chars} ký tự)"
-    )

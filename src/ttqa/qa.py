@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 import threading
 import time
 import unicodedata
@@ -13,27 +12,30 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ttqa.answering.answerer import Answerer
-from ttqa.chunking import ChunkingParams
 from ttqa.embedding.base import Embedder
 from ttqa.embedding.factory import DEFAULT_EMBEDDER, make_embedder
-from ttqa.errors import TTQAInputError, check_k, check_question
-from ttqa.filters import FiltersLike
+from ttqa.errors import TTQAInputError
 from ttqa.index.backend import FusionParams, Mode, SearchBackend, UnknownBackendError, UnknownDocumentError
 from ttqa.index.builder import BuildReport, ProgressFactory, build_index
+from ttqa.index.filters import FiltersLike
 from ttqa.index.layout import current_version_dir
-from ttqa.index.local import LocalBackend
+from ttqa.index.local.backend import LocalBackend
 from ttqa.index.manifest import IndexCorruptError, Manifest
 from ttqa.index.milvus.settings import MilvusSettings
-from ttqa.retrieval import Retriever
-from ttqa.types import Answer, Document, Hit
+from ttqa.ingest.chunking import ChunkingParams
+from ttqa.retrieval.retriever import Retriever
+from ttqa.schema import Answer, Document, Hit
+from ttqa.settings import Settings, load_settings
+from ttqa.validation import check_k, check_question
 
 DEFAULT_INDEX = Path("indexes/default")
 BACKENDS = ("local", "milvus")
 
 
-def backend_name(name: str | None = None) -> str:
-    """``name``, else ``$TTQA_BACKEND``, else ``"local"``; ``UnknownBackendError`` for others."""
-    chosen = (name or os.environ.get("TTQA_BACKEND", "") or "local").strip().lower()
+def backend_name(name: str | None = None, settings: Settings | None = None) -> str:
+    """``name``, else the ``backend`` setting (``TTQA_BACKEND``, default ``"local"``);
+    ``UnknownBackendError`` for others."""
+    chosen = (name or (settings or load_settings()).backend).strip().lower()
     if chosen not in BACKENDS:
         raise UnknownBackendError(f"unknown backend {chosen!r}: use one of {', '.join(BACKENDS)}")
     return chosen
@@ -54,7 +56,10 @@ class QA:
         store: SearchBackend,
         retriever: Retriever,
         build_report: BuildReport | None = None,
+        settings: Settings | None = None,
     ) -> None:
+        self.settings = settings or load_settings()
+        """What this QA was loaded with (threads, backend, Milvus connection)."""
         self.index_dir = index_dir
         self.manifest = manifest
         self.store = store
@@ -74,23 +79,28 @@ class QA:
         verify: bool = True,
         backend: str | None = None,
         milvus: MilvusSettings | None = None,
+        settings: Settings | None = None,
     ) -> QA:
         """Open the live version of ``index_dir`` (the ``local`` backend), or with
-        ``backend="milvus"`` (or ``TTQA_BACKEND=milvus``) the index in a Milvus server or
-        cluster (``milvus``, default: the ``TTQA_MILVUS_*`` environment variables).
+        ``backend="milvus"`` (or the ``backend`` setting) the index in a Milvus server or
+        cluster (``milvus``, default: the ``milvus_*`` settings). ``settings``: default
+        :func:`ttqa.settings.load_settings` (the ``TTQA_*`` environment variables).
 
         Refuses (``IndexMismatchError``) an index built with another model,
         dimension or chunking, and (``IndexCorruptError``) one whose files do not
         match their checksums; both messages say how to rebuild.
         """
-        if backend_name(backend) == "milvus":
-            return cls._load_milvus(milvus, embedder=embedder, chunking=chunking, fusion=fusion)
+        settings = settings or load_settings()
+        if backend_name(backend, settings) == "milvus":
+            return cls._load_milvus(
+                milvus or settings.milvus, settings, embedder=embedder, chunking=chunking, fusion=fusion
+            )
         index_dir = Path(index_dir)
         version_dir = current_version_dir(index_dir)
         manifest = Manifest.load(version_dir)
         if verify:
             manifest.verify_files(version_dir)
-        embedder = _checked_embedder(manifest, embedder, chunking)
+        embedder = _checked_embedder(manifest, embedder, chunking, settings.threads)
         try:
             local = LocalBackend.load(version_dir, manifest.n_chunks, fusion)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
@@ -106,12 +116,13 @@ class QA:
                 f"index {version_dir} is inconsistent with its manifest; rebuild with `ttqa index --rebuild`"
             )
         retriever = Retriever(local, embedder, fusion)
-        return cls(index_dir, manifest, local, retriever)
+        return cls(index_dir, manifest, local, retriever, settings=settings)
 
     @classmethod
     def _load_milvus(
         cls,
-        settings: MilvusSettings | None,
+        milvus: MilvusSettings,
+        settings: Settings,
         *,
         embedder: Embedder | None,
         chunking: ChunkingParams | None,
@@ -119,10 +130,11 @@ class QA:
     ) -> QA:
         from ttqa.index.milvus.backend import MilvusBackend
 
-        backend = MilvusBackend.connect(settings, fusion)
+        backend = MilvusBackend.connect(milvus, fusion)
         manifest = backend.manifest()
-        embedder = _checked_embedder(manifest, embedder, chunking)
-        return cls(Path(backend.settings.describe()), manifest, backend, Retriever(backend, embedder, fusion))
+        embedder = _checked_embedder(manifest, embedder, chunking, settings.threads)
+        retriever = Retriever(backend, embedder, fusion)
+        return cls(Path(backend.settings.describe()), manifest, backend, retriever, settings=settings)
 
     @classmethod
     def build(
@@ -139,15 +151,17 @@ class QA:
         backend: str | None = None,
         milvus: MilvusSettings | None = None,
         ray_address: str | None = None,
+        settings: Settings | None = None,
     ) -> QA:
         """Build or incrementally update ``index_dir`` from files/directories, then load it.
 
         With ``backend="milvus"`` the index goes into Milvus (``milvus`` settings, default from
         the environment), embedded on the Ray cluster at ``ray_address`` when given."""
-        from ttqa.corpus import load_documents
+        from ttqa.ingest.loader import load_documents
 
+        settings = settings or load_settings()
         if embedder is None or isinstance(embedder, str):
-            embedder = make_embedder(embedder or DEFAULT_EMBEDDER)
+            embedder = make_embedder(embedder or DEFAULT_EMBEDDER, threads=settings.threads)
         skipped: list[tuple[str, str]] = []
 
         def _skip(where: str, reason: str) -> None:
@@ -156,11 +170,11 @@ class QA:
                 on_skip(where, reason)
 
         documents = load_documents(list(corpus_paths), on_skip=_skip)
-        if backend_name(backend) == "milvus":
+        if backend_name(backend, settings) == "milvus":
             from ttqa.index.milvus.backend import MilvusBackend
             from ttqa.index.milvus.build import build_milvus
 
-            target = MilvusBackend.connect(milvus)
+            target = MilvusBackend.connect(milvus or settings.milvus)
             try:
                 report = build_milvus(
                     documents,
@@ -185,7 +199,7 @@ class QA:
                 progress=progress,
             )
         report.skipped = skipped
-        qa = cls.load(index_dir, embedder=embedder, backend=backend, milvus=milvus)
+        qa = cls.load(index_dir, embedder=embedder, backend=backend, milvus=milvus, settings=settings)
         qa.build_report = report
         return qa
 
@@ -200,8 +214,8 @@ class QA:
         """The ``k`` passages that best match ``question`` (hybrid by default).
 
         ``filters`` (``{"date_from": "2020-01-01", "date_to": ..., "sources": ["ĐTO"]}`` or a
-        :class:`ttqa.filters.Filters`) restricts the search to matching articles before
-        ranking; see :mod:`ttqa.filters` for the semantics (partial dates are excluded by a
+        :class:`ttqa.index.filters.Filters`) restricts the search to matching articles before
+        ranking; see :mod:`ttqa.index.filters` for the semantics (partial dates are excluded by a
         date filter). Bad filters raise ``InvalidFilterError`` (a ``TTQAInputError``).
         """
         question = check_question(question)
@@ -227,7 +241,7 @@ class QA:
     @property
     def answerer(self) -> Answerer:
         if self._answerer is None:
-            self._answerer = Answerer(self.store, self.retriever)
+            self._answerer = Answerer(self.store, self.retriever, threads=self.settings.threads)
         return self._answerer
 
     def document(self, doc_id: str) -> Document:
@@ -379,12 +393,12 @@ class QA:
 
 
 def _checked_embedder(
-    manifest: Manifest, embedder: Embedder | None, chunking: ChunkingParams | None
+    manifest: Manifest, embedder: Embedder | None, chunking: ChunkingParams | None, threads: int = 0
 ) -> Embedder:
     """``embedder`` (default: the one the index was built with), refused (``IndexMismatchError``)
     when the index was built with another model or chunking."""
     if embedder is None:
-        embedder = make_embedder(manifest.embedder)
+        embedder = make_embedder(manifest.embedder, threads=threads)
     manifest.check_compatible(
         fingerprint=embedder.fingerprint,
         dim=manifest.dim,
@@ -397,7 +411,7 @@ def _collect_documents(
     items: Iterable[DocumentInput] | DocumentInput,
 ) -> tuple[list[Document], list[tuple[str, str]]]:
     """Documents from paths, records and Document objects; later duplicates replace earlier ones."""
-    from ttqa.corpus import load_documents, record_document
+    from ttqa.ingest.loader import load_documents, record_document
 
     if isinstance(items, str | Path | Mapping | Document):
         items = [items]

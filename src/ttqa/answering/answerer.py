@@ -6,14 +6,14 @@ from collections.abc import Sequence
 
 from ttqa.answering.confidence import Calibration, evidence
 from ttqa.answering.qtype import question_type
-from ttqa.filters import FiltersLike
 from ttqa.index.backend import Documents
+from ttqa.index.filters import FiltersLike
 from ttqa.reading.attribution import RoutingReader
 from ttqa.reading.base import Passage, Reader, Reading, SpanCandidate
 from ttqa.reading.sentences import sentence_at, sentences_in
-from ttqa.retrieval import Mode, Retriever
-from ttqa.textnorm import tokenize
-from ttqa.types import Answer, Citation, Document, Hit
+from ttqa.retrieval.retriever import Mode, Retriever
+from ttqa.schema import Answer, Citation, Document, Hit
+from ttqa.text.normalize import tokenize
 
 ATTRIBUTION_CONFIDENCE = 0.9
 """Confidence of a byline / photo credit / publication-date answer read from the best retrieved
@@ -47,11 +47,13 @@ class Answerer:
         calibration: Calibration | None = None,
         *,
         max_citations: int = 5,
+        threads: int = 0,
     ) -> None:
+        """``reader``: default the bundled neural reader on ``threads`` per run (0: the setting)."""
         if reader is None:
             from ttqa.reading.factory import make_reader
 
-            reader = RoutingReader(make_reader())
+            reader = RoutingReader(make_reader(threads=threads))
         self.store = store
         self.retriever = retriever
         self.reader = reader

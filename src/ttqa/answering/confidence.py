@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from ttqa.reading.base import Passage, Reading
-from ttqa.textnorm import tokenize_folded
+from ttqa.text.normalize import tokenize_folded
 
 CALIBRATION_FILE = "confidence.json"
 FEATURES = ("gap", "span", "null", "margin", "agree", "passage", "first", "support", "support_sentence")
@@ -61,8 +61,8 @@ def evidence(
         "agree": same / z,
         "passage": best.passage_score,
         "first": float(best.doc_id == first_doc),
-        "support": _share(words, passage.text[passage.start : passage.end]) if passage else 0.0,
-        "support_sentence": _share(words, passage.text[best.sentence_start : best.sentence_end])
+        "support": _share(words, passage.text) if passage else 0.0,
+        "support_sentence": _share(words, passage.document[best.sentence_start : best.sentence_end])
         if passage
         else 0.0,
     }

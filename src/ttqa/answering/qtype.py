@@ -10,7 +10,7 @@ import re
 import unicodedata
 from enum import StrEnum
 
-from ttqa.textnorm import fold_accents, has_diacritics, nfc
+from ttqa.text.normalize import fold_accents, has_diacritics, nfc
 
 
 class QType(StrEnum):

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ttqa.embedding.base import Vectors
-from ttqa.textnorm import tokenize_folded
+from ttqa.text.normalize import tokenize_folded
 
 
 class HashingEmbedder:

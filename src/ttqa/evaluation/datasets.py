@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ttqa.textnorm import nfc
+from ttqa.errors import TTQAInputError
+from ttqa.text.normalize import nfc
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +27,7 @@ class EvalQuestion:
         return bool(self.answers)
 
 
-class EvalFormatError(ValueError):
+class EvalFormatError(TTQAInputError):
     """An evaluation file does not follow the documented format."""
 
 

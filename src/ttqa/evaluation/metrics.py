@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from ttqa.textnorm import tokenize
+from ttqa.text.normalize import tokenize
 
 
 def answer_tokens(text: str) -> list[str]:

@@ -21,7 +21,7 @@ from ttqa.evaluation.datasets import EvalQuestion
 from ttqa.evaluation.metrics import auroc, contains_answer, exact_match, token_f1
 from ttqa.qa import QA
 from ttqa.reading.base import Passage, Reader
-from ttqa.retrieval import Mode
+from ttqa.retrieval.retriever import Mode
 
 KS = (1, 3, 5, 10)
 

@@ -16,8 +16,8 @@ from ttqa.evaluation.datasets import EvalQuestion, load_any
 from ttqa.evaluation.runner import OpenEvaluation, reading_comprehension
 from ttqa.index.layout import IndexNotFoundError
 from ttqa.qa import QA
-from ttqa.retrieval import Mode
-from ttqa.types import Document
+from ttqa.retrieval.retriever import Mode
+from ttqa.schema import Document
 
 ProgressFactory = Callable[[int, str], Callable[[int], None]]
 

@@ -3,7 +3,7 @@
 A backend holds the chunks of an index (vector, BM25 terms, offsets, filterable metadata) and
 the articles they point into. Everything above it (the retriever, the answerer, the QA facade,
 the CLI, the chat and the HTTP API) sees only this contract, so an index can live in local files
-(:mod:`ttqa.index.local`, the default) or in a Milvus cluster (:mod:`ttqa.index.milvus`).
+(:mod:`ttqa.index.local.backend`, the default) or in a Milvus cluster (:mod:`ttqa.index.milvus`).
 
 * ``write(chunks)`` stores chunks (an existing ``chunk_id`` is replaced) with their articles;
 * ``delete(doc_ids)`` removes articles and all of their chunks;
@@ -23,9 +23,9 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from ttqa.errors import InvalidModeError, TTQAInputError
-from ttqa.filters import Filters
-from ttqa.types import Chunk, Document
+from ttqa.errors import InvalidModeError, TTQABackendError, TTQAInputError
+from ttqa.index.filters import Filters
+from ttqa.schema import Chunk, Document
 
 PASSAGE_TEMPLATE = "{title}\n{text}"
 
@@ -90,7 +90,7 @@ class IndexedChunk:
         return passage_text(self.document, self.chunk.text)
 
 
-class UnknownDocumentError(KeyError):
+class UnknownDocumentError(TTQAInputError, KeyError):
     """No stored document has this id."""
 
     def __str__(self) -> str:
@@ -104,7 +104,7 @@ def required_vector(vector: npt.NDArray[np.float32] | None) -> npt.NDArray[np.fl
     return np.asarray(vector, dtype=np.float32).reshape(-1)
 
 
-class BackendError(RuntimeError):
+class BackendError(TTQABackendError):
     """The search backend failed; the message says what to check."""
 
 

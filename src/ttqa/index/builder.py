@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ttqa.chunking import Chunker, ChunkingParams, content_hash
 from ttqa.embedding.base import Embedder, Vectors
 from ttqa.errors import TTQAInputError
 from ttqa.index.backend import PASSAGE_TEMPLATE, IndexedChunk, passage_text
@@ -34,10 +33,11 @@ from ttqa.index.layout import (
     publish,
     sha256_file,
 )
-from ttqa.index.local import LocalBackend
+from ttqa.index.local.backend import LocalBackend
+from ttqa.index.local.store import ChunkTable
 from ttqa.index.manifest import IndexCorruptError, Manifest
-from ttqa.index.store import ChunkTable
-from ttqa.types import Chunk, Document
+from ttqa.ingest.chunking import Chunker, ChunkingParams, content_hash
+from ttqa.schema import Chunk, Document
 
 log = logging.getLogger("ttqa.index")
 

@@ -30,17 +30,19 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from ttqa.errors import TTQAIndexError
+
 CURRENT = "CURRENT"
 LOCK = "build.lock"
 EMBCACHE = "embcache.sqlite"
 _VERSION_RE = re.compile(r"^v(\d{6})$")
 
 
-class IndexLockedError(RuntimeError):
+class IndexLockedError(TTQAIndexError, RuntimeError):
     """Another build holds the index directory."""
 
 
-class IndexNotFoundError(FileNotFoundError):
+class IndexNotFoundError(TTQAIndexError, FileNotFoundError):
     """No index has been built in this directory."""
 
 

@@ -8,17 +8,18 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ttqa.errors import TTQAIndexError
 from ttqa.index.layout import atomic_write_text, sha256_file
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 
 
-class IndexMismatchError(RuntimeError):
+class IndexMismatchError(TTQAIndexError, RuntimeError):
     """The index was built with another model, dimension, chunking or format."""
 
 
-class IndexCorruptError(RuntimeError):
+class IndexCorruptError(TTQAIndexError, RuntimeError):
     """An index file is missing, truncated or altered."""
 
 

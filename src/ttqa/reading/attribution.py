@@ -2,7 +2,7 @@
 
 The cleaner keeps an article's byline ("Tin: Kiều Trang. Ảnh: Trung Hiếu"), closing signature
 ("Văn Hải") and publication line ("Ngày đăng: 19/11/2020") in its text, and reads the article's
-``author`` and ``date`` from them (:mod:`ttqa.cleaning`). A question that asks for one of them
+``author`` and ``date`` from them (:mod:`ttqa.ingest.cleaning`). A question that asks for one of them
 ("Ai viết bài về hội thảo ...?", "Ảnh ... do ai chụp?", "Bài ... được đăng ngày nào?") is about the
 article the rest of the question describes, so it is answered from that line of the best retrieved
 article, with offsets into its text like any other answer. The span reader cannot do it: such a
@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ttqa.cleaning import byline_photo_credit, meta_date_value
+from ttqa.ingest.cleaning import byline_photo_credit, meta_date_value
 from ttqa.reading.base import Passage, Reader, Reading, SpanCandidate
-from ttqa.textnorm import fold_accents
+from ttqa.text.normalize import fold_accents
 
 __all__ = ["Asked", "AttributionSpan", "RoutingReader", "asked_attribution", "find_attribution"]
 
@@ -109,14 +109,14 @@ def read_attribution(passages: Sequence[Passage], asked: Asked) -> Reading:
     if not passages:
         return Reading([], 0.0, 0, source="attribution")
     first = passages[0]
-    span = find_attribution(first.text, first.author, asked)
+    span = find_attribution(first.document, first.author, asked)
     if span is None:
         return Reading([], 0.0, 0, source="attribution")
     candidate = SpanCandidate(
         doc_id=first.doc_id,
         start=span.start,
         end=span.end,
-        text=first.text[span.start : span.end],
+        text=first.document[span.start : span.end],
         score=0.0,
         passage=0,
         sentence_start=span.line_start,

@@ -9,19 +9,24 @@ from typing import Protocol, runtime_checkable
 
 @dataclass(frozen=True, slots=True)
 class Passage:
-    """A passage to read: ``text[start:end]`` of the document ``doc_id``."""
+    """A passage to read: ``document[start:end]`` of the document ``doc_id``."""
 
     doc_id: str
-    text: str  # the whole stored document text
+    document: str  # the whole stored document text
     start: int
     end: int
     score: float = 1.0  # retrieval evidence in [0, 1]
     author: str | None = None  # the article's author, as its metadata gives it
 
+    @property
+    def text(self) -> str:
+        """The passage itself: ``document[start:end]``."""
+        return self.document[self.start : self.end]
+
 
 @dataclass(frozen=True, slots=True)
 class SpanCandidate:
-    """An answer span: ``text == passages[passage].text[start:end]``, inside the sentence
+    """An answer span: ``text == passages[passage].document[start:end]``, inside the sentence
     ``[sentence_start, sentence_end)`` of the same text."""
 
     doc_id: str
@@ -54,7 +59,7 @@ class Reading:
 
 @runtime_checkable
 class Reader(Protocol):
-    """Reads passages for a question. Offsets are exact: ``passage.text[c.start:c.end] == c.text``."""
+    """Reads passages for a question. Offsets are exact: ``passage.document[c.start:c.end] == c.text``."""
 
     def read(
         self, question: str, passages: Sequence[Passage], *, top: int = 5, whole: bool = False

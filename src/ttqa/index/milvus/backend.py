@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ttqa.filters import Filters
 from ttqa.index.backend import (
     BackendError,
     BackendUnavailableError,
@@ -39,12 +38,13 @@ from ttqa.index.backend import (
     rrf,
 )
 from ttqa.index.builder import document_hash
+from ttqa.index.filters import Filters
 from ttqa.index.layout import IndexNotFoundError
 from ttqa.index.manifest import IndexMismatchError, Manifest
 from ttqa.index.milvus import schema
 from ttqa.index.milvus.settings import MilvusSettings
-from ttqa.textnorm import has_diacritics
-from ttqa.types import Chunk, Document
+from ttqa.schema import Chunk, Document
+from ttqa.text.normalize import has_diacritics
 
 # Engine errors are raised to the caller as BackendError with what to check; pymilvus's own
 # log lines (a traceback per failed call) would only repeat them.

