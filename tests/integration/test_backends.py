@@ -201,6 +201,36 @@ def test_upsert_delete_and_restart(milvus_server: MilvusServer, model_cache: Pat
             reopened.remove_documents([d.doc_id for d in local_backend(QA.load(tmp_path / "idx")).store])
 
 
+def test_replacing_many_articles_in_one_write_leaves_no_old_chunk_or_part(
+    milvus_server: MilvusServer, model_cache: Path, tmp_path: Path
+) -> None:
+    """Articles that shrink (fewer chunks; a 3-part article down to one part), replaced together in
+    one write: what is stored is exactly the new text and its chunks, on both backends."""
+    sentence = "Tỉnh ủy Nghệ An sắp xếp tinh gọn bộ máy, giảm biên chế và kiện toàn đội ngũ cán bộ. "
+    long_doc = Document("dai", sentence * 1600, title="Bài dài")  # ~140 KB UTF-8: 3 parts in Milvus
+    medium = [Document(f"vua-{i}", f"Bài {i}. " + sentence * 30, title=f"Bài {i}") for i in range(30)]
+    short = [
+        Document(d.doc_id, f"Bài ngắn {d.doc_id}. Đồng chí Lê Thị Hoa chủ trì hội nghị.")
+        for d in [long_doc, *medium]
+    ]
+    for backend in ("local", "milvus"):
+        qa = QA.build(
+            [CORPUS],
+            tmp_path / backend,
+            backend=backend,
+            milvus=_settings(milvus_server, "shrink"),
+            embedder="hashing-64",
+        )
+        base = qa.store.count()
+        qa.add_documents([long_doc, *medium])
+        assert qa.store.count() > base + 2 * len(medium)
+        qa.add_documents(short)  # one write() with every shrunken article
+        assert qa.store.count() == base + len(short)
+        for doc in short:
+            assert qa.document(doc.doc_id).text == doc.text
+            assert [c.text for c in qa.store.doc_chunks(doc.doc_id)] == [doc.text]
+
+
 def test_two_replicas_share_one_index(milvus_qa: QA) -> None:
     """Stateless serving: what one process adds, another finds at once, with no restart."""
     settings = milvus_backend(milvus_qa).settings

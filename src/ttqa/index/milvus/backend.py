@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -65,6 +65,22 @@ DOC_TTL = 30.0
 
 def _literal(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+def _groups(items: Sequence[str], weight: Callable[[str], int], limit: int) -> Iterator[list[str]]:
+    """``items`` in order, in groups whose ``weight`` adds up to at most ``limit`` (an item heavier
+    than ``limit`` is a group of its own)."""
+    group: list[str] = []
+    total = 0
+    for item in items:
+        w = weight(item)
+        if group and total + w > limit:
+            yield group
+            group, total = [], 0
+        group.append(item)
+        total += w
+    if group:
+        yield group
 
 
 def _in(field: str, values: Sequence[str]) -> str:
@@ -228,21 +244,27 @@ class MilvusBackend:
         for doc_id, doc in docs.items():
             hashes[doc_id] = document_hash(doc)
         rows = [schema.chunk_row(c, hashes[c.document.doc_id]) for c in chunks]
+        doc_ids = list(by_doc)
         with self._calls():
-            # Chunks of an earlier version of these articles (other ids) go first.
-            for doc_id, items in by_doc.items():
-                keep = [c.chunk.chunk_id for c in items]
-                expr = f"doc_id == {_literal(doc_id)} and not ({_in('chunk_id', keep)})"
+            # Chunks of an earlier version of these articles (other ids) go first: one filtered
+            # delete per group of articles (each delete scans the collection).
+            for group in _groups(doc_ids, lambda d: len(by_doc[d]), QUERY_BATCH):
+                keep = [c.chunk.chunk_id for d in group for c in by_doc[d]]
+                expr = f"{_in('doc_id', group)} and not ({_in('chunk_id', keep)})"
                 self.client.delete(s.collection, filter=expr)
             for lo in range(0, len(rows), WRITE_BATCH):
                 self.client.upsert(s.collection, rows[lo : lo + WRITE_BATCH])
             doc_rows: list[dict[str, Any]] = []
+            by_parts: dict[int, list[str]] = {}
             for doc in docs.values():
                 parts = schema.document_rows(doc, hashes[doc.doc_id])
-                self.client.delete(
-                    s.docs_collection, filter=f"doc_id == {_literal(doc.doc_id)} and part >= {len(parts)}"
-                )
+                by_parts.setdefault(len(parts), []).append(doc.doc_id)
                 doc_rows.extend(parts)
+            # Parts beyond an article's new length: one delete per part count and QUERY_BATCH articles.
+            for n_parts, ids in sorted(by_parts.items()):
+                for lo in range(0, len(ids), QUERY_BATCH):
+                    expr = f"{_in('doc_id', ids[lo : lo + QUERY_BATCH])} and part >= {n_parts}"
+                    self.client.delete(s.docs_collection, filter=expr)
             for lo in range(0, len(doc_rows), WRITE_BATCH // 4 or 1):
                 self.client.upsert(s.docs_collection, doc_rows[lo : lo + (WRITE_BATCH // 4 or 1)])
         with self._lock:
