@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import pytest
 
 from ttqa import QA, Answer, Citation, Document
+from ttqa.interfaces import labels
 from ttqa.interfaces.chat import rendering as r
 from ttqa.interfaces.chat.feedback import FeedbackLog, feedback_record
 from ttqa.interfaces.chat.history import dump_history, make_turn, restore_history, restore_turn
@@ -266,11 +267,11 @@ def test_injection_is_shown_as_text(evil: str, answered: Answer) -> None:
 
 
 def test_dates_formatted() -> None:
-    assert r.format_date("2020-11-19") == "19/11/2020"
-    assert r.format_date("2020-07-25T13:05:15") == "25/07/2020 13:05"
-    assert r.format_date("--12-25") == "25/12"
-    assert r.format_date(None) is None
-    assert r.format_date("tháng 5") == "tháng 5"
+    assert labels.format_date("2020-11-19") == "19/11/2020"
+    assert labels.format_date("2020-07-25T13:05:15") == "25/07/2020 13:05"
+    assert labels.format_date("--12-25") == "25/12"
+    assert labels.format_date(None) is None
+    assert labels.format_date("tháng 5") == "tháng 5"
 
 
 def test_start_screen_has_the_examples() -> None:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 
 from ttqa.interfaces.chat.history import Turn
-from ttqa.interfaces.labels import relevance_text
+from ttqa.interfaces.labels import format_date, relevance_text
 from ttqa.schema import Answer, Citation, Document
 
 LOW_CONFIDENCE = 0.6
@@ -44,26 +44,10 @@ EXAMPLES = (
     "ai chu tri hoi nghi so ket cong tac to chuc xay dung dang 6 thang dau nam 2020",
 )
 
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::\d{2})?)?")
-_PARTIAL_DATE = re.compile(r"^--(\d{2})-(\d{2})$")
-
 
 def esc(text: object) -> str:
     """``text`` as HTML text or attribute value: ``& < > " '`` escaped."""
     return html.escape(str(text), quote=True)
-
-
-def format_date(date: str | None) -> str | None:
-    """``2020-11-19`` -> ``19/11/2020``; ``2020-07-25T13:05:15`` -> ``25/07/2020 13:05``;
-    ``--12-25`` (no year) -> ``25/12``; anything else unchanged."""
-    if not date:
-        return None
-    if m := _ISO_DATE.match(date):
-        y, mo, d, hh, mm = m.groups()
-        return f"{d}/{mo}/{y}" + (f" {hh}:{mm}" if hh else "")
-    if m := _PARTIAL_DATE.match(date):
-        return f"{m.group(2)}/{m.group(1)}"
-    return date
 
 
 def mark(text: str, start: int, end: int, cls: str, *, elem_id: str | None = None) -> str:

@@ -31,7 +31,7 @@ from ttqa.interfaces.cli.options import (
     cli_settings,
     load_qa,
 )
-from ttqa.interfaces.labels import relevance_text
+from ttqa.interfaces.labels import format_date, relevance_text
 from ttqa.qa import DEFAULT_INDEX, QA, backend_name
 from ttqa.retrieval.retriever import Mode
 from ttqa.schema import Answer
@@ -184,7 +184,7 @@ def _print_answer(answer: Answer) -> None:
             s = answer.sentence
             out.print(f"  {escape(s[:a])}[reverse]{escape(s[a:b])}[/reverse]{escape(s[b:])} [1]")
     for c in answer.citations:
-        meta = " · ".join(x for x in (c.doc_id, c.date, c.source, f"{c.start}-{c.end}") if x)
+        meta = " · ".join(x for x in (c.doc_id, format_date(c.date), c.source, f"{c.start}-{c.end}") if x)
         out.print(
             f"[bold][{c.n}][/] {escape(c.display_title)} "
             f"[dim]({escape(meta)} · {relevance_text(c, answer.citations)})[/]"
