@@ -3,7 +3,7 @@
 
     .venv/bin/python benchmarks/run.py --quick                      # a few minutes
     .venv/bin/python benchmarks/run.py --out benchmarks/results \\
-        --index-35k /root/ttqa-data/news35k-int8 --embedder e5-small-int8
+        --index-35k <dir of a 35,440-article index> --embedder e5-small-int8
 
 Writes ``<out>/bench-<tag>.json`` (everything measured), ``<out>/bench-<tag>.md`` (the tables)
 and ``<out>/scale-<tag>.png`` (the scale curve); ``<tag>`` is ``quick`` or ``full`` (``--tag``).

@@ -25,11 +25,10 @@ from ttqa.index.milvus.settings import MilvusSettings
 from ttqa.ingest.chunking import ChunkingParams
 from ttqa.retrieval.retriever import Retriever
 from ttqa.schema import Answer, Document, Hit
-from ttqa.settings import Settings, load_settings
+from ttqa.settings import BACKENDS, Settings, load_settings
 from ttqa.validation import check_k, check_question
 
 DEFAULT_INDEX = Path("indexes/default")
-BACKENDS = ("local", "milvus")
 
 
 def backend_name(name: str | None = None, settings: Settings | None = None) -> str:
