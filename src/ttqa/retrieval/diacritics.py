@@ -14,15 +14,9 @@ from collections import Counter
 from collections.abc import Iterable
 
 from ttqa.text.normalize import fold_accents, nfc
+from ttqa.text.words import QUESTION_WORDS
 
 _WORD_RE = re.compile(r"\d+(?:[.,/:\-]\d+)*|[^\W_]+")
-QUESTION_WORDS = (
-    "ai. là ai. là gì. những gì. cái gì. gì. bao nhiêu. mấy. ở đâu. đâu. khi nào. bao giờ. "
-    "lúc nào. ngày nào. năm nào. nào. tại sao. vì sao. như thế nào. thế nào. ra sao. có phải. "
-    "hay không. không."
-)
-"""Vietnamese interrogatives, always part of the evidence: the passages that answer a question
-rarely contain its question words ("bao nhieu" must not become "bảo nhieu")."""
 
 
 def restore_diacritics(question: str, evidence: Iterable[str]) -> str:

@@ -30,27 +30,12 @@ from dataclasses import dataclass
 
 from ttqa.reading.sentences import sentence_spans
 from ttqa.text.normalize import nfc
+from ttqa.text.words import DOCUMENT_KINDS, LOWER_LETTERS, ORG_HEADS, POST_TITLES, UPPER_LETTERS
 from ttqa.training.examples import Example
 
-UPPER = "A-ZÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬĐÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ"
-LOWER = "a-zàáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ"
-NAME_WORD = f"[{UPPER}][{LOWER}]+"
-CAP_WORD = f"(?:[{UPPER}][{LOWER}{UPPER}]*|[{UPPER}]+|\\d+)"
+NAME_WORD = f"[{UPPER_LETTERS}][{LOWER_LETTERS}]+"
+CAP_WORD = f"(?:[{UPPER_LETTERS}][{LOWER_LETTERS}{UPPER_LETTERS}]*|[{UPPER_LETTERS}]+|\\d+)"
 _NAME = rf"{NAME_WORD}(?:\s+{NAME_WORD}){{1,3}}"
-_ORG_HEADS = (
-    "Ban|Sở|Bộ|Ủy ban|Uỷ ban|UBND|HĐND|Huyện ủy|Huyện uỷ|Tỉnh ủy|Tỉnh uỷ|Thành ủy|Thành uỷ|Đảng ủy|Đảng uỷ|"
-    "Hội đồng|Cục|Viện|Trường|Công ty|Tập đoàn|Ngân hàng|Văn phòng|Mặt trận|Hội|Tổng cục|Ủy ban Kiểm tra|"
-    "Đoàn|Liên đoàn|Tòa án|Viện kiểm sát|Quận ủy|Quận uỷ|Công an|Bộ Chỉ huy|Quốc hội|Chính phủ"
-)
-_DOC_KINDS = (
-    "Nghị quyết|Chỉ thị|Quyết định|Kết luận|Quy định|Nghị định|Thông tư|Hướng dẫn|Đề án|Kế hoạch|Công văn"
-)
-_POST_HEADS = (
-    "Bí thư|Phó Bí thư|Chủ tịch|Phó Chủ tịch|Trưởng ban|Phó Trưởng ban|Giám đốc|Phó Giám đốc|Bộ trưởng|"
-    "Thứ trưởng|Ủy viên|Uỷ viên|Tổng Bí thư|Thủ tướng|Phó Thủ tướng|Chánh|Phó Chánh|Trưởng|Phó trưởng|"
-    "Tổng Giám đốc|"
-    "Cục trưởng|Vụ trưởng|Viện trưởng|Hiệu trưởng|Tư lệnh|Chính ủy|Đại biểu"
-)
 
 PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("ai", re.compile(rf"\b(?:[Đđ]ồng chí|[Ôô]ng|[Bb]à)\s+(?P<a>{_NAME})(?![\w])")),
@@ -58,7 +43,7 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "post",
         re.compile(
             rf"\b(?P<who>(?:[Đđ]ồng chí|[Ôô]ng|[Bb]à)\s+{_NAME}),\s+"
-            rf"(?P<a>(?:{_POST_HEADS})\b[^,;:()“”\"]{{2,80}}?)"
+            rf"(?P<a>(?:{POST_TITLES})\b[^,;:()“”\"]{{2,80}}?)"
             r"(?=,|\s+(?:đã|cho|đề|phát|chủ|nhấn|yêu|khẳng|trao|và)\b)"
         ),
     ),
@@ -66,21 +51,23 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "num",
         re.compile(
-            rf"(?<![\d/.,:-])(?P<a>(?P<n>\d{{1,3}}(?:\.\d{{3}})+|\d+)(?:,\d+)?\s+(?P<u>[{LOWER}]+(?:\s[{LOWER}]+)?))"
+            rf"(?<![\d/.,:-])(?P<a>(?P<n>\d{{1,3}}(?:\.\d{{3}})+|\d+)(?:,\d+)?\s+(?P<u>[{LOWER_LETTERS}]+(?:\s[{LOWER_LETTERS}]+)?))"
         ),
     ),
     ("date", re.compile(r"\bngày\s+(?P<a>\d{1,2}[/-]\d{1,2}(?:[/-]\d{4})?)(?![\d/])")),
     ("year", re.compile(r"\b(?:vào |trong |từ )?năm\s+(?P<a>(?:19|20)\d\d)(?![\d/-])")),
     ("place", re.compile(rf"\b(?:tại|ở)\s+(?P<a>{_NAME})(?![\w])(?!\s*[.!?]\s)")),
-    ("org", re.compile(rf"(?<![\w])(?P<a>(?:{_ORG_HEADS})(?:\s+{CAP_WORD}){{1,5}})(?![\w])")),
+    ("org", re.compile(rf"(?<![\w])(?P<a>(?:{ORG_HEADS})(?:\s+{CAP_WORD}){{1,5}})(?![\w])")),
     (
         "doc",
-        re.compile(rf"(?<![\w])(?P<a>(?P<k>{_DOC_KINDS})\s+(?:số\s+)?\d+[\w/.-]*(?:-[A-ZĐ]+(?:/[A-ZĐ]+)?)?)"),
+        re.compile(
+            rf"(?<![\w])(?P<a>(?P<k>{DOCUMENT_KINDS})\s+(?:số\s+)?\d+[\w/.-]*(?:-[A-ZĐ]+(?:/[A-ZĐ]+)?)?)"
+        ),
     ),
     (
         "about",
         re.compile(
-            rf"\bvề\s+(?P<a>[{LOWER}][{LOWER}\s]{{8,70}}?)(?=[,.;:]|\s+(?:của|tại|ở|trong|cho|và|với)\b)"
+            rf"\bvề\s+(?P<a>[{LOWER_LETTERS}][{LOWER_LETTERS}\s]{{8,70}}?)(?=[,.;:]|\s+(?:của|tại|ở|trong|cho|và|với)\b)"
         ),
     ),
 ]
@@ -120,7 +107,7 @@ def syllable_pairs(
     uni: Counter[str] = Counter()
     bi: Counter[tuple[str, str]] = Counter()
     for text in texts:
-        words = re.findall(rf"[{LOWER}]+", text.lower())
+        words = re.findall(rf"[{LOWER_LETTERS}]+", text.lower())
         uni.update(words)
         bi.update(itertools.pairwise(words))
     total = sum(uni.values()) or 1
