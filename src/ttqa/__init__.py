@@ -6,8 +6,8 @@
 """
 
 from ttqa import (
-    _env,  # noqa: F401  (keeps every import of ttqa off the network)
     _moved,
+    offline,  # noqa: F401  (before any model library: keeps every import of ttqa off the network)
 )
 from ttqa.errors import (
     InvalidModeError,

@@ -5,9 +5,8 @@
 * :mod:`ttqa.interfaces.chat.feedback`: 👍/👎 appended to ``<data-dir>/feedback.jsonl``;
 * :mod:`ttqa.interfaces.chat.ui`: the ``gr.Blocks`` and its launch settings (nothing leaves 127.0.0.1).
 
-Gradio is imported only by :mod:`ttqa.interfaces.chat.ui`.
+Gradio is imported only by :mod:`ttqa.interfaces.chat.ui`, after :mod:`ttqa.offline` (imported
+first by ``ttqa``) has turned its analytics off.
 """
 
 from __future__ import annotations
-
-from ttqa import _env  # noqa: F401  (analytics off before gradio is imported)

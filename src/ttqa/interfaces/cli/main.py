@@ -17,7 +17,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ttqa import _env  # noqa: F401
 from ttqa.embedding.factory import DEFAULT_EMBEDDER
 from ttqa.errors import TTQAInputError
 from ttqa.ingest.chunking import ChunkingParams
