@@ -62,6 +62,7 @@ from bench_common import (
     setup_env,
 )
 
+from ttqa.answering.answerer import Answerer
 from ttqa.embedding.base import Embedder
 from ttqa.embedding.factory import make_embedder
 from ttqa.index.backend import passage_text
@@ -76,6 +77,7 @@ from ttqa.index.local.dense import (
 from ttqa.ingest.chunking import Chunker
 from ttqa.ingest.loader import load_documents
 from ttqa.qa import QA
+from ttqa.reading.sentences import sentence_spans
 from ttqa.retrieval.retriever import Retriever
 
 SHARED = ROOT.parent / "shared/data/news_vi"
@@ -329,12 +331,12 @@ class Bench:
             qa.ask(self.questions.take(1)[0])  # loads the models; not timed
             for op in ("search", "ask"):
                 for threads in (1, args.threads):
-                    fresh = _fresh(qa)
+                    fresh, answerer = _fresh(qa)
                     clear = getattr(fresh.embedder, "clear_cache", None)
                     if clear is not None:
                         clear()  # forget memoised query vectors
                     qs = self.questions.take(args.latency_n)
-                    call: Callable[[str], object] = fresh.search if op == "search" else fresh.ask
+                    call: Callable[[str], object] = fresh.search if op == "search" else answerer.ask
                     stats = _measure(call, qs, threads)
                     rows.append({**info, "op": f"qa.{op}", "threads": threads, **stats})
                     print(
@@ -698,12 +700,16 @@ class Bench:
         return row
 
 
-def _fresh(qa: QA) -> QA:
-    """The same index and model with empty caches (a new retriever, answerer and sentence cache)."""
+def _fresh(qa: QA) -> tuple[QA, Answerer]:
+    """The same index and loaded models with empty caches: a new backend, retriever and answerer
+    (over the reader already loaded), and an empty sentence cache."""
     r, b = qa.retriever, qa.store
     assert isinstance(b, LocalBackend)
-    fresh = LocalBackend(b.store, b.dense, b.bm25, b.fusion)
-    return QA(qa.index_dir, qa.manifest, fresh, Retriever(fresh, r.embedder, r.fusion))
+    backend = LocalBackend(b.store, b.dense, b.bm25, b.fusion)
+    retriever = Retriever(backend, r.embedder, r.fusion)
+    sentence_spans.cache_clear()
+    answerer = Answerer(backend, retriever, qa.answerer.reader, qa.answerer.calibration)
+    return QA(qa.index_dir, qa.manifest, backend, retriever), answerer
 
 
 def _measure(call: Callable[[str], object], questions: Sequence[str], threads: int) -> Row:
