@@ -127,5 +127,6 @@ def load_settings(**values: Any) -> Settings:
         return Settings(**values)
     except ValidationError as exc:
         names = [f"TTQA_{str(e['loc'][0]).upper()}" if e["loc"] else "settings" for e in exc.errors()]
-        problems = "; ".join(f"{name}: {e['msg']}" for name, e in zip(names, exc.errors(), strict=True))
+        messages = [str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()]
+        problems = "; ".join(f"{name}: {msg}" for name, msg in zip(names, messages, strict=True))
         raise SettingsError(f"invalid setting: {problems}") from None
