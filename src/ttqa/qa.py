@@ -15,7 +15,7 @@ from ttqa.answering.answerer import Answerer
 from ttqa.embedding.base import Embedder
 from ttqa.embedding.factory import DEFAULT_EMBEDDER, make_embedder
 from ttqa.errors import TTQAInputError
-from ttqa.index.backend import FusionParams, Mode, SearchBackend, UnknownBackendError, UnknownDocumentError
+from ttqa.index.backend import FusionParams, Mode, SearchBackend, UnknownDocumentError
 from ttqa.index.builder import BuildReport, ProgressFactory, build_index
 from ttqa.index.filters import FiltersLike
 from ttqa.index.layout import current_version_dir
@@ -25,7 +25,7 @@ from ttqa.index.milvus.settings import MilvusSettings
 from ttqa.ingest.chunking import ChunkingParams
 from ttqa.retrieval.retriever import Retriever
 from ttqa.schema import Answer, Document, Hit
-from ttqa.settings import BACKENDS, Settings, load_settings
+from ttqa.settings import Settings, check_backend, load_settings
 from ttqa.validation import check_k, check_question
 
 DEFAULT_INDEX = Path("indexes/default")
@@ -34,10 +34,7 @@ DEFAULT_INDEX = Path("indexes/default")
 def backend_name(name: str | None = None, settings: Settings | None = None) -> str:
     """``name``, else the ``backend`` setting (``TTQA_BACKEND``, default ``"local"``);
     ``UnknownBackendError`` for others."""
-    chosen = (name or (settings or load_settings()).backend).strip().lower()
-    if chosen not in BACKENDS:
-        raise UnknownBackendError(f"unknown backend {chosen!r}: use one of {', '.join(BACKENDS)}")
-    return chosen
+    return check_backend(name) if name else (settings or load_settings()).backend
 
 
 DocumentInput = str | Path | Mapping[str, Any] | Document

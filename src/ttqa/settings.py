@@ -34,12 +34,21 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ttqa.errors import TTQAInputError
+from ttqa.index.backend import UnknownBackendError
 from ttqa.index.milvus.settings import DEFAULT_COLLECTION, DEFAULT_URI, MilvusSettings
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DENSE_EXACT_MAX = 100_000
 BACKENDS = ("local", "milvus")
+
+
+def check_backend(name: str) -> str:
+    """``name`` as one of :data:`BACKENDS` (case and spaces ignored), or ``UnknownBackendError``."""
+    chosen = name.strip().lower()
+    if chosen not in BACKENDS:
+        raise UnknownBackendError(f"unknown backend {chosen!r}: use one of {', '.join(BACKENDS)}")
+    return chosen
 
 
 class SettingsError(TTQAInputError):
@@ -67,10 +76,7 @@ class Settings(BaseSettings):
     @field_validator("backend", mode="before")
     @classmethod
     def _backend(cls, value: Any) -> Any:
-        name = str(value or "local").strip().lower() or "local"
-        if name not in BACKENDS:
-            raise ValueError(f"unknown backend {name!r}: use one of {', '.join(BACKENDS)}")
-        return name
+        return check_backend(str(value or "").strip() or "local")
 
     @field_validator("cache_dir", mode="before")
     @classmethod

@@ -44,6 +44,7 @@ from ttqa.index.manifest import IndexMismatchError, Manifest
 from ttqa.index.milvus import schema
 from ttqa.index.milvus.settings import MilvusSettings
 from ttqa.schema import Chunk, Document
+from ttqa.settings import load_settings
 from ttqa.text.normalize import has_diacritics
 
 # Engine errors are raised to the caller as BackendError with what to check; pymilvus's own
@@ -129,13 +130,13 @@ class MilvusBackend:
     def connect(
         cls, settings: MilvusSettings | None = None, fusion: FusionParams | None = None
     ) -> MilvusBackend:
-        """A client for ``settings`` (default: from the environment); the collections may not exist yet."""
+        """A client for ``settings`` (default: the ``milvus_*`` settings); the collections may be missing."""
         try:
             from pymilvus import MilvusClient
         except ImportError:
             raise BackendError("the milvus backend needs pymilvus: pip install 'ttqa[scale]'") from None
 
-        settings = settings or MilvusSettings.from_env()
+        settings = settings or load_settings().milvus
         try:
             client = MilvusClient(
                 uri=settings.uri,

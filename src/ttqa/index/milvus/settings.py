@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 DEFAULT_URI = "http://127.0.0.1:19530"
 DEFAULT_COLLECTION = "ttqa"
@@ -24,17 +24,6 @@ class MilvusSettings:
     """Seconds one call may take before it fails with a clear error."""
     shards: int = 1
     """Shards of the chunk collection when ttqa creates it (Milvus fixes the number then)."""
-
-    @classmethod
-    def from_env(cls, **overrides: object) -> MilvusSettings:
-        """The ``milvus_*`` settings (``TTQA_MILVUS_URI``, ``TTQA_MILVUS_TOKEN``, ``TTQA_MILVUS_DB``,
-        ``TTQA_MILVUS_COLLECTION``, ``TTQA_MILVUS_TIMEOUT``, ``TTQA_MILVUS_SHARDS``: see
-        :mod:`ttqa.settings`); keyword overrides that are not ``None`` win."""
-        from ttqa.settings import load_settings
-
-        out = load_settings().milvus
-        given = {k: v for k, v in overrides.items() if v is not None}
-        return replace(out, **given) if given else out  # type: ignore[arg-type]
 
     @property
     def docs_collection(self) -> str:

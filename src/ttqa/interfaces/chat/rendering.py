@@ -87,7 +87,7 @@ def answer_span_in(answer: Answer, citation: Citation) -> tuple[int, int] | None
 
 
 def render_citation(answer: Answer, citation: Citation, turn_id: str) -> str:
-    """One entry of the citation list: number, title, date, source, score and quoted passage."""
+    """One entry of the citation list: number, title, date, source, relevance and quoted passage."""
     c = citation
     meta = [x for x in (format_date(c.date), c.source) if x]
     meta.append(relevance_text(c, answer.citations))
