@@ -57,11 +57,13 @@ import numpy as np
 import numpy.typing as npt
 
 from ttqa.embedding.base import Vectors
+from ttqa.settings import DEFAULT_DENSE_EXACT_MAX, load_settings
 
 DENSE = "dense.faiss"
 DELETED = "dense.deleted.npy"
 EXACT_MAX_ENV = "TTQA_DENSE_EXACT_MAX"
-DEFAULT_EXACT_MAX = 100_000
+"""The variable of the ``dense_exact_max`` setting (named in messages)."""
+DEFAULT_EXACT_MAX = DEFAULT_DENSE_EXACT_MAX
 SMALL_BATCH = 20
 """Query batches smaller than this run on the calling thread only (see :func:`_one_thread`)."""
 EF_GRID = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
@@ -106,8 +108,6 @@ class HnswParams:
 
 def default_exact_max() -> int:
     """The exact-search threshold: the ``dense_exact_max`` setting (``TTQA_DENSE_EXACT_MAX``)."""
-    from ttqa.settings import load_settings
-
     return load_settings().dense_exact_max
 
 
