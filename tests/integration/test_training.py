@@ -38,6 +38,12 @@ def tokenizer(model_cache: Path) -> Tokenizer:
         ("Hội thảo do đồng chí Đàm Hữu Khanh chủ trì trong buổi sáng.", "Đàm Hữu Khanh", "ai"),
         ("Sáng ngày 19/11/2020, Huyện ủy Vĩnh Tường tổ chức hội thảo góp ý.", "19/11/2020", "ngày nào"),
         ("Hội nghị được tổ chức tại Hà Tĩnh với sự tham dự của nhiều đại biểu.", "Hà Tĩnh", "ở đâu"),
+        (
+            "Từ 2015 – 2018, toàn tỉnh Nghệ An đã sắp xếp lại bộ máy hành chính.",
+            "2015 – 2018",
+            "giai đoạn nào",
+        ),
+        ("Đại hội Đảng bộ huyện nhiệm kỳ 2020-2025 đã bầu Ban Chấp hành mới.", "2020-2025", "nhiệm kỳ nào"),
     ],
 )
 def test_cloze_asks_in_place(sentence: str, answer: str, phrase: str) -> None:
@@ -49,6 +55,13 @@ def test_cloze_asks_in_place(sentence: str, answer: str, phrase: str) -> None:
             assert phrase in got.question and answer not in got.question and got.question.endswith("?")
             return
     pytest.fail(f"no cloze of {answer!r}")
+
+
+def test_a_year_in_a_span_of_years_is_not_asked_alone() -> None:
+    sentence = "Trong năm 2015 – 2016, huyện đã tổ chức nhiều hội nghị quan trọng về công tác cán bộ."
+    for seed in range(20):
+        got = cloze(sentence, random.Random(seed), drop=0.0)
+        assert got is None or sentence[got.start : got.end] != "2015"
 
 
 def test_cloze_examples_skip_excluded_articles_and_point_at_their_answer() -> None:

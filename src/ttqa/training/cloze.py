@@ -7,7 +7,8 @@ that span:
 * a person after "đồng chí / ông / bà" -> "ai"; the post after a name ("ông X, Phó Chủ tịch
   UBND tỉnh,") -> "giữ chức vụ gì";
 * a number with its unit ("6.666 biên chế", "8,1%") -> "bao nhiêu biên chế" / "bao nhiêu phần
-  trăm"; a date after "ngày" -> "ngày nào"; a year after "năm" -> "năm nào";
+  trăm"; a date after "ngày" -> "ngày nào"; a year after "năm" -> "năm nào"; a span of years
+  ("nhiệm kỳ 2020 – 2025", "từ 2015 - 2018") -> "nhiệm kỳ nào" / "trong giai đoạn nào";
 * a capitalised place after "tại / ở" -> "ở đâu"; an organisation ("Ban Tổ chức Tỉnh ủy",
   "Sở Nội vụ") -> "cơ quan nào";
 * a document ("Nghị quyết số 18-NQ/TW") -> "nghị quyết nào"; what something is about ("về
@@ -55,7 +56,14 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("date", re.compile(r"\bngày\s+(?P<a>\d{1,2}[/-]\d{1,2}(?:[/-]\d{4})?)(?![\d/])")),
-    ("year", re.compile(r"\b(?:vào |trong |từ )?năm\s+(?P<a>(?:19|20)\d\d)(?![\d/-])")),
+    ("year", re.compile(r"\b(?:vào |trong |từ )?năm\s+(?P<a>(?:19|20)\d\d)(?![\d/-])(?!\s?[-–]\s?\d)")),
+    (
+        "term",
+        re.compile(
+            r"\b(?P<k>[Nn]hiệm kỳ|[Gg]iai đoạn|[Tt]hời kỳ|[Tt]ừ năm|[Tt]ừ)\s+"
+            r"(?P<a>(?:19|20)\d\d\s?[-–]\s?(?:19|20)\d\d)(?![\d/])"
+        ),
+    ),
     ("place", re.compile(rf"\b(?:tại|ở)\s+(?P<a>{_NAME})(?![\w])(?!\s*[.!?]\s)")),
     ("org", re.compile(rf"(?<![\w])(?P<a>(?:{ORG_HEADS})(?:\s+{CAP_WORD}){{1,5}})(?![\w])")),
     (
@@ -171,6 +179,10 @@ def cloze(
             return Cloze(_question(sentence, m.start(), m.end(), "ngày nào", rng, window, drop), a, b, kind)
         if kind == "year":
             return Cloze(_question(sentence, m.start(), m.end(), "năm nào", rng, window, drop), a, b, kind)
+        if kind == "term":
+            k = m.group("k").lower()
+            phrase = f"{k} nào" if k in ("nhiệm kỳ", "giai đoạn", "thời kỳ") else "trong giai đoạn nào"
+            return Cloze(_question(sentence, m.start(), m.end(), phrase, rng, window, drop), a, b, kind)
         if kind == "place":
             return Cloze(_question(sentence, m.start(), m.end(), "ở đâu", rng, window, drop), a, b, kind)
         if kind == "org":
