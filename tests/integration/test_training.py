@@ -245,6 +245,35 @@ def test_calibration_fit_separates_and_is_calibrated() -> None:
         decision_threshold(0.0)
 
 
+def test_averaged_readers_hold_the_mean_of_their_tensors(tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from ttqa.reading.model import bundled_delta, read_config
+    from ttqa.training.average import AverageError, average, main
+
+    shipped = bundled_delta()
+    tensors = load_file(str(shipped))
+    meta = {"ttqa_reader": read_config(shipped).to_json()}
+    shifted = {k: (v.float() + 1.0).to(v.dtype) for k, v in tensors.items()}
+    other = tmp_path / "other.safetensors"
+    save_file(shifted, str(other), metadata=meta)
+    out = tmp_path / "soup" / "reader.safetensors"
+    average([shipped, other], out, [0.75, 0.25])
+    got = load_file(str(out))
+    assert read_config(out) == read_config(shipped) and got.keys() == tensors.keys()
+    for key, value in tensors.items():
+        assert got[key].dtype == value.dtype
+        torch.testing.assert_close(got[key].float(), value.float() + 0.25, atol=2e-3, rtol=2e-3)
+    # other layers trained, or a tensor missing: refused, and nothing written
+    bad = tmp_path / "bad.safetensors"
+    save_file(dict(list(tensors.items())[1:]), str(bad), metadata=meta)
+    with pytest.raises(AverageError):
+        average([shipped, bad], tmp_path / "never.safetensors")
+    assert not (tmp_path / "never.safetensors").exists()
+    assert main([str(shipped), str(tmp_path / "missing.safetensors"), "--out", str(out)]) == 2
+
+
 def test_evaluation_sets_are_never_training_data() -> None:
     with pytest.raises(TrainingDataError):
         load_ttqa_questions(EVALS / "seed.jsonl", {})

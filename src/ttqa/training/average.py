@@ -1,0 +1,70 @@
+"""Average trained reader files into one (a weight-space ensemble, "model soup").
+
+``python -m ttqa.training.average A.safetensors B.safetensors [...] --out OUT`` writes the
+element-wise mean of the trained tensors of readers fine-tuned from the same start (the same
+base, the same trained layers and window shape). Such readers lie in one basin of the loss, and
+their mean often reads better than either (Wortsman et al., 2022), at no cost when answering.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ttqa.reading.model import ReaderModelError, read_config
+
+
+class AverageError(ValueError):
+    """The files cannot be averaged: other bases, layers or tensors."""
+
+
+def average(paths: Sequence[Path], out: Path, weights: Sequence[float] | None = None) -> None:
+    """Write the (weighted) mean of the reader files ``paths`` to ``out`` (atomically)."""
+    from safetensors.torch import load_file, save_file
+
+    if len(paths) < 2:
+        raise AverageError("average at least two reader files")
+    w = [1.0 / len(paths)] * len(paths) if weights is None else [float(x) for x in weights]
+    if len(w) != len(paths) or abs(sum(w) - 1.0) > 1e-6 or min(w) < 0:
+        raise AverageError("one weight per file, none negative, summing to 1")
+    configs = [read_config(p) for p in paths]
+    if any(c != configs[0] for c in configs[1:]):
+        raise AverageError("the readers differ in base, trained layers or window shape")
+    files = [load_file(str(p)) for p in paths]
+    if any(f.keys() != files[0].keys() for f in files[1:]):
+        raise AverageError("the readers hold different tensors")
+    tensors = {}
+    for key, first in files[0].items():
+        parts = [f[key] for f in files]
+        if any(p.shape != first.shape for p in parts[1:]):
+            raise AverageError(f"{key} differs in shape")
+        mean = parts[0].float() * w[0]
+        for p, wi in zip(parts[1:], w[1:], strict=True):
+            mean += p.float() * wi
+        tensors[key] = mean.to(first.dtype).contiguous()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    save_file(tensors, str(tmp), metadata={"ttqa_reader": configs[0].to_json()})
+    tmp.replace(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m ttqa.training.average", description=__doc__.split("\n\n")[0])
+    ap.add_argument("readers", nargs="+", type=Path, help="trained reader files (.safetensors)")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--weights", type=float, nargs="*", default=None, help="one per file (default: equal)")
+    args = ap.parse_args(argv)
+    try:
+        average(args.readers, args.out, args.weights)
+    except (AverageError, ReaderModelError, OSError) as exc:
+        print(f"average: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"out": str(args.out), "readers": [str(p) for p in args.readers]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
