@@ -109,13 +109,19 @@ def trained_names(model: torch.nn.Module, from_layer: int) -> list[str]:
 def save_delta(model: torch.nn.Module, config: ReaderConfig, path: Path) -> None:
     """Write the trained tensors (fp16; the head fp32) and ``config``, atomically."""
     import torch
-    from safetensors.torch import save_file
 
     params = dict(model.named_parameters())
     tensors = {}
     for name in trained_names(model, config.trained_from_layer):
         t = params[name].detach().to("cpu")
         tensors[name] = t.float().contiguous() if name.startswith("qa.") else t.to(torch.float16).contiguous()
+    write_delta(tensors, config, path)
+
+
+def write_delta(tensors: dict[str, torch.Tensor], config: ReaderConfig, path: Path) -> None:
+    """Write a reader file: ``tensors`` with ``config`` in its metadata, atomically."""
+    from safetensors.torch import save_file
+
     tmp = path.with_name(f".{path.name}.tmp")
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(tmp), metadata={"ttqa_reader": config.to_json()})

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ttqa.reading.model import ReaderModelError, read_config
+from ttqa.reading.model import ReaderModelError, read_config, write_delta
 
 
 class AverageError(ValueError):
@@ -23,7 +23,7 @@ class AverageError(ValueError):
 
 def average(paths: Sequence[Path], out: Path, weights: Sequence[float] | None = None) -> None:
     """Write the (weighted) mean of the reader files ``paths`` to ``out`` (atomically)."""
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file
 
     if len(paths) < 2:
         raise AverageError("average at least two reader files")
@@ -45,10 +45,7 @@ def average(paths: Sequence[Path], out: Path, weights: Sequence[float] | None = 
         for p, wi in zip(parts[1:], w[1:], strict=True):
             mean += p.float() * wi
         tensors[key] = mean.to(first.dtype).contiguous()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    save_file(tensors, str(tmp), metadata={"ttqa_reader": configs[0].to_json()})
-    tmp.replace(out)
+    write_delta(tensors, configs[0], out)
 
 
 def main(argv: list[str] | None = None) -> int:
