@@ -245,6 +245,32 @@ def test_calibration_fit_separates_and_is_calibrated() -> None:
         decision_threshold(0.0)
 
 
+def test_calibration_strength_is_chosen_by_cross_validation() -> None:
+    from ttqa.answering.confidence import FEATURES
+    from ttqa.training.calibrate import L2_GRID, choose_l2
+
+    rng = np.random.default_rng(1)
+
+    def rows(n: int, signal: float) -> tuple[list[dict[str, float]], list[int]]:
+        feats, labels = [], []
+        for _ in range(n):
+            y = int(rng.random() < 0.5)
+            f = {name: float(rng.normal()) for name in FEATURES}
+            f["gap"] = float(rng.normal(signal if y else -signal, 1.0))
+            feats.append(f)
+            labels.append(y)
+        return feats, labels
+
+    # A clear signal in many rows: little regularisation is best.
+    feats, labels = rows(400, 2.0)
+    l2, loss = choose_l2(feats, labels, [1.0] * 400, list(range(400)))
+    assert set(loss) == set(L2_GRID) and l2 <= 1.0, loss
+    # Nine noise features and no signal in 60 rows: the strongest shrinkage is best.
+    feats, labels = rows(60, 0.0)
+    l2, loss = choose_l2(feats, labels, [1.0] * 60, [i // 2 for i in range(60)])
+    assert l2 >= 30.0, loss
+
+
 def test_averaged_readers_hold_the_mean_of_their_tensors(tmp_path: Path) -> None:
     import torch
     from safetensors.torch import load_file, save_file

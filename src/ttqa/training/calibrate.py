@@ -5,7 +5,8 @@ reads the domain questions that training kept out (:func:`ttqa.training.data.hel
 as asked, where a right answer (F1 >= 0.5) is the positive class, and with their own article
 withheld from retrieval, where every answer is wrong (near misses: the same kind of article
 without the fact). A logistic model over :func:`ttqa.answering.confidence.evidence` is fitted to
-them. Its output is the probability that the answer is right, so answering pays when
+them, its L2 strength chosen by 5-fold cross-validation over the questions (:func:`choose_l2`).
+Its output is the probability that the answer is right, so answering pays when
 ``p - cost * (1 - p) > 0``: the threshold is ``cost / (1 + cost)``, where ``--cost`` is what a
 wrong answer costs, a right one gaining 1 and an abstention 0 (default 0.5: every answer shows
 the passage it comes from, so a wrong one is seen at a glance, while a withheld right one costs
@@ -89,6 +90,47 @@ def fit(
     return out
 
 
+L2_GRID = (0.01, 0.1, 1.0, 3.0, 10.0, 30.0, 100.0)
+
+
+def choose_l2(
+    feats: Sequence[dict[str, float]],
+    labels: Sequence[int],
+    weights: Sequence[float],
+    groups: Sequence[int],
+    *,
+    grid: Sequence[float] = L2_GRID,
+    folds: int = 5,
+    seed: int = 0,
+) -> tuple[float, dict[float, float]]:
+    """The L2 strength of ``grid`` with the least weighted log loss in ``folds``-fold
+    cross-validation (rows of one ``groups`` value stay in one fold); with each one's loss."""
+    y = np.asarray(labels, dtype=np.float64)
+    sw = np.asarray(weights, dtype=np.float64)
+    g = np.asarray(groups)
+    ids = np.unique(g)
+    order = np.random.default_rng(seed).permutation(len(ids)) % folds
+    fold_of = dict(zip(ids.tolist(), order.tolist(), strict=True))
+    fold = np.asarray([fold_of[v] for v in g.tolist()])
+    loss: dict[float, float] = {}
+    for l2 in grid:
+        total = 0.0
+        for k in range(folds):
+            train, test = np.where(fold != k)[0], np.where(fold == k)[0]
+            if not len(train) or not len(test):
+                continue
+            part = train.tolist()
+            cal = Calibration(
+                weights=fit(
+                    [feats[i] for i in part], [labels[i] for i in part], [weights[i] for i in part], l2=l2
+                )
+            )
+            p = np.clip([cal.confidence(feats[i]) for i in test], 1e-6, 1 - 1e-6)
+            total += float(np.sum(sw[test] * -(y[test] * np.log(p) + (1 - y[test]) * np.log(1 - p))))
+        loss[l2] = total / float(sw.sum())
+    return min(loss, key=lambda l2: loss[l2]), loss
+
+
 def decision_threshold(cost: float) -> float:
     """The confidence above which answering pays, when a right answer gains 1, a wrong one
     costs ``cost``, an abstention nothing, and the confidence is a calibrated probability."""
@@ -126,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     asked, held = withheld.count(False), withheld.count(True)
     w_held = share / (1 - share) * asked / max(1, held)
     sample = [w_held if h else 1.0 for h in withheld]
-    weights = fit(feats, labels, sample)
+    groups = [i // 2 for i in range(len(labels))]  # each question's two rows
+    l2, cv_loss = choose_l2(feats, labels, sample, groups)
+    weights = fit(feats, labels, sample, l2=l2)
     cal = Calibration(weights=weights)
     conf = [cal.confidence(f) for f in feats]
     threshold = decision_threshold(args.cost)
@@ -142,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         "auroc": round(auroc(pos, neg) or 0.5, 4),
         "cost_wrong_answer": args.cost,
         "unanswerable_share": share,
+        "l2": l2,
+        "cv_log_loss": {str(k): round(v, 4) for k, v in cv_loss.items()},
     }
     out = args.out or Path(__file__).resolve().parents[1] / "answering" / "confidence.json"
     text = Calibration(
