@@ -32,7 +32,7 @@ def _two_products(path: Path) -> None:
 
 
 def test_only_products_whose_input_has_huge_outliers_stay_fp32(tmp_path: Path) -> None:
-    from ttqa.embedding.onnx.quantize import coarse_products
+    from ttqa.embedding.onnx.quantize import COARSE_STEP, input_steps
 
     _two_products(tmp_path / "m.onnx")
     rng = np.random.default_rng(1)
@@ -41,8 +41,9 @@ def test_only_products_whose_input_has_huge_outliers_stay_fp32(tmp_path: Path) -
     x2[3, 5] = 400.0  # one value in 32,768 far out: an int8 step of ~0.65 standard deviations
     mask = np.ones(4096, dtype=np.int64)
     feeds = {"x1": x1, "x2": x2, "x2t": x2.T.copy()}
-    kept = coarse_products(tmp_path / "m.onnx", feeds, mask)
-    assert list(kept) == ["outlier"] and kept["outlier"] > 0.5
+    steps = input_steps(tmp_path / "m.onnx", feeds, mask)
+    assert set(steps) == {"plain", "outlier"}  # a product of two activations has no weights to quantise
+    assert [n for n, s in steps.items() if s >= COARSE_STEP] == ["outlier"] and steps["outlier"] > 0.5
     # The outlier sits on a token the mask leaves out: nothing is coarse.
     mask[3] = 0
-    assert coarse_products(tmp_path / "m.onnx", feeds, mask) == {}
+    assert [n for n, s in input_steps(tmp_path / "m.onnx", feeds, mask).items() if s >= COARSE_STEP] == []

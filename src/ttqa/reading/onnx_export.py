@@ -7,7 +7,7 @@ checksum: new weights get a new export.
 
 Quantisation: the matrix products get int8 weights (per channel, ONNX Runtime's dynamic
 quantiser), except the span head and the products whose inputs int8 would read too coarsely
-(:func:`~ttqa.embedding.onnx.quantize.coarse_products` on the verification windows: the
+(:func:`~ttqa.embedding.onnx.quantize.input_steps` on the verification windows: the
 feed-forward outputs of the base's layers 0, 4 and 5); the word embeddings are stored in fp16
 and cast back after the lookup. Against the fp32 reader, on the seed and domain articles and 300
 XQuAD-vi paragraphs (545 questions, gold text given), the all-int8 export kept the same best span
@@ -31,7 +31,7 @@ import numpy as np
 
 from ttqa.embedding.onnx.export_cache import is_valid, publish, staging
 from ttqa.embedding.onnx.graph import simplify_file
-from ttqa.embedding.onnx.quantize import coarse_products
+from ttqa.embedding.onnx.quantize import COARSE_STEP, input_steps
 from ttqa.embedding.onnx.session import cpu_session
 from ttqa.index.layout import sha256_file
 from ttqa.reading.base import Passage
@@ -176,16 +176,12 @@ def _quantize(src: Path, dst: Path, fp32_products: list[str]) -> None:
 
 
 def _kept_fp32(model: Path, reader: NeuralReader) -> dict[str, float]:
-    """The products of the fp32 export ``model`` that stay fp32: the coarse ones on the
-    verification windows (with their step in standard deviations) and the span head (0)."""
-    import onnx
-
+    """The products of the fp32 export ``model`` that stay fp32, with their input's int8 step
+    in standard deviations on the verification windows: the coarse ones and the span head."""
     wins = [w for q, t in VERIFY_CASES for w in reader.windows(q, [Passage("verify", t, 0, len(t))])]
     ids, mask = batch_arrays(wins)
-    kept = coarse_products(model, {"input_ids": ids, "attention_mask": mask}, mask)
-    graph = onnx.load(str(model)).graph
-    kept.update({n.name: 0.0 for n in graph.node if n.op_type == "MatMul" and n.name.startswith("/qa/")})
-    return kept
+    steps = input_steps(model, {"input_ids": ids, "attention_mask": mask}, mask)
+    return {name: step for name, step in steps.items() if step >= COARSE_STEP or name.startswith("/qa/")}
 
 
 def compare(

@@ -4,8 +4,9 @@ ONNX Runtime's dynamic quantiser rounds a product's input to 256 steps spread ov
 range, one scale per run. An input with a few huge values gets steps as wide as its typical
 values: in multilingual-e5-small the GELU outputs of layers 0, 4 and 5 reach 33, 59 and 31 with
 a standard deviation near 0.15, so a step is 0.5 to 0.7 standard deviations and most values
-round to 0 or to one step. :func:`coarse_products` finds such products by running the fp32
-model on sample inputs, so that they can stay fp32 while the others go int8.
+round to 0 or to one step. :func:`input_steps` measures every product's step by running the fp32
+model on sample inputs, so that the coarse ones (:data:`COARSE_STEP`) can stay fp32 while the
+others go int8.
 """
 
 from __future__ import annotations
@@ -20,12 +21,9 @@ COARSE_STEP = 0.45
 """A product whose input's int8 step is at least this many standard deviations stays fp32."""
 
 
-def coarse_products(
-    model: Path, feeds: dict[str, npt.NDArray[Any]], mask: npt.NDArray[Any], *, threshold: float = COARSE_STEP
-) -> dict[str, float]:
-    """The ``MatMul`` nodes of ``model`` (those with a weight initializer) whose input's int8
-    step, over the tokens ``mask`` marks in a run on ``feeds``, is at least ``threshold`` of its
-    standard deviation; with that ratio."""
+def input_steps(model: Path, feeds: dict[str, npt.NDArray[Any]], mask: npt.NDArray[Any]) -> dict[str, float]:
+    """Each ``MatMul`` node of ``model`` with a weight initializer, and its input's int8 step in
+    standard deviations of that input, over the tokens ``mask`` marks in a run on ``feeds``."""
     import onnx
     import onnxruntime as ort
     from onnx import helper
@@ -49,7 +47,7 @@ def coarse_products(
         x = x[keep] if x.shape[: keep.ndim] == keep.shape else x.reshape(-1)
         spread = float(x.std())
         ratio[name] = (float(x.max() - x.min()) / 255.0) / spread if spread > 0 else 0.0
-    return {n.name: ratio[n.input[0]] for n in products if ratio[n.input[0]] >= threshold}
+    return {n.name: ratio[n.input[0]] for n in products}
 
 
-__all__ = ["COARSE_STEP", "coarse_products"]
+__all__ = ["COARSE_STEP", "input_steps"]
