@@ -152,12 +152,17 @@ def build_milvus(
     return report
 
 
-def _ray_init(ray: Any, address: str, workers: int | None) -> None:
+LOCAL_RAY_TRIES = 3
+"""How many times ``ray_address="local"`` tries to start a Ray head before giving up."""
+
+
+def init_ray(ray: Any, address: str, workers: int | None) -> None:
     """Join the Ray cluster at ``address``, or start one here (``"local"``).
 
-    A local start is tried twice: on a busy machine Ray's head process has been seen to miss its
-    start-up deadline once and start fine the next time."""
-    tries = 2 if address == "local" else 1
+    A local start is tried three times: on a busy machine Ray's raylet can miss the fixed 30 s
+    it is given to register with the head (Ray raises a bare ``Exception`` for that) and start
+    fine the next time."""
+    tries = LOCAL_RAY_TRIES if address == "local" else 1
     for attempt in range(1, tries + 1):
         try:
             if address == "local":
@@ -166,7 +171,7 @@ def _ray_init(ray: Any, address: str, workers: int | None) -> None:
             else:
                 ray.init(address=address, log_to_driver=False)
             return
-        except (RuntimeError, ConnectionError, TimeoutError) as exc:
+        except Exception as exc:  # Ray's start-up timeout is a bare Exception
             ray.shutdown()
             if attempt == tries:
                 raise BackendError(f"could not start or join the Ray cluster {address!r}: {exc}") from exc
@@ -184,7 +189,7 @@ def _ray_embed(
         raise BackendError("--ray-address needs Ray: pip install 'ttqa[scale]'") from None
 
     if not ray.is_initialized():
-        _ray_init(ray, address, workers)
+        init_ray(ray, address, workers)
     cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
     n = workers or max(1, int(cpus))
     name = embedder.name
@@ -232,4 +237,4 @@ def _ray_embed(
     return run
 
 
-__all__ = ["DOCS_PER_BATCH", "build_milvus", "new_manifest"]
+__all__ = ["DOCS_PER_BATCH", "LOCAL_RAY_TRIES", "build_milvus", "init_ray", "new_manifest"]
