@@ -1,4 +1,4 @@
-"""Vietnamese word lists, as public constants: letters, question words, organisation and post
+"""Vietnamese word lists, as public constants: letters, organisation and post
 titles, kinds of Party and state documents. Regex alternations are ``|``-joined and meant to be
 used inside a group."""
 
@@ -6,14 +6,6 @@ UPPER_LETTERS = "A-ZÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬĐÈÉẺẼ�
 """The upper-case letters of Vietnamese (and A-Z), as the body of a regex character class."""
 LOWER_LETTERS = "a-zàáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ"
 """The lower-case letters of Vietnamese (and a-z), as the body of a regex character class."""
-
-QUESTION_WORDS = (
-    "ai. là ai. là gì. những gì. cái gì. gì. bao nhiêu. mấy. ở đâu. đâu. khi nào. bao giờ. "
-    "lúc nào. ngày nào. năm nào. nào. tại sao. vì sao. như thế nào. thế nào. ra sao. có phải. "
-    "hay không. không."
-)
-"""Vietnamese interrogatives, always part of the evidence: the passages that answer a question
-rarely contain its question words ("bao nhieu" must not become "bảo nhieu")."""
 
 ORG_HEADS = (
     "Ban|Sở|Bộ|Ủy ban|Uỷ ban|UBND|HĐND|Huyện ủy|Huyện uỷ|Tỉnh ủy|Tỉnh uỷ|Thành ủy|Thành uỷ|Đảng ủy|Đảng uỷ|"

@@ -12,7 +12,7 @@ import json
 import logging
 import random
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -78,11 +78,27 @@ def held_out(doc_id: str, every: int = 4) -> bool:
     return every > 0 and int(hashlib.sha256(doc_id.encode()).hexdigest(), 16) % every == 0
 
 
-def _documents(paths: Sequence[Path]) -> Iterator[tuple[str, str]]:
+def documents(paths: Sequence[Path]) -> Iterator[tuple[str, str]]:
+    """``(doc_id, cleaned text)`` of every article of ``paths`` (files or folders ttqa indexes)."""
     from ttqa.ingest.loader import load_documents
 
     for doc in load_documents(list(paths), on_skip=lambda where, why: None):
         yield doc.doc_id, doc.text
+
+
+def excluded_articles(paths: Sequence[Path]) -> Callable[[str, str], bool]:
+    """Whether an article ``(doc_id, text)`` is one of ``paths``' articles or a syndicated copy
+    of one (it shares an 8-word shingle with one)."""
+    ids: set[str] = set()
+    seen: set[int] = set()
+    for doc_id, text in documents(paths):
+        ids.add(doc_id)
+        seen |= shingles(text)
+
+    def excluded(doc_id: str, text: str) -> bool:
+        return doc_id in ids or bool(shingles(text) & seen)
+
+    return excluded
 
 
 def _near_misses(examples: list[Example], index: Path, per_question: int = 3) -> list[Example]:
@@ -111,7 +127,7 @@ def _make(sources: Sources) -> list[Example]:
         logger.info("%s: %d questions", sources.news_who_file.name, len(got))
         out += got
     if sources.party_org_questions is not None:
-        articles = dict(_documents([sources.domain_articles]))
+        articles = dict(documents([sources.domain_articles]))
         got = load_ttqa_questions(sources.party_org_questions, articles, source="party_org")
         got = [ex for ex in got if not held_out(ex.group, sources.holdout)]
         if sources.negatives_index is not None:
@@ -119,16 +135,8 @@ def _make(sources: Sources) -> list[Example]:
         logger.info("%s: %d questions", sources.party_org_questions.name, len(got))
         out += got
     if sources.cloze > 0:
-        excluded_ids: set[str] = set()
-        excluded_sh: set[int] = set()
-        for doc_id, text in _documents([sources.domain_articles, *sources.exclude]):
-            excluded_ids.add(doc_id)
-            excluded_sh |= shingles(text)
-
-        def excluded(doc_id: str, text: str) -> bool:
-            return doc_id in excluded_ids or bool(shingles(text) & excluded_sh)
-
-        news = list(_documents([sources.news]))
+        excluded = excluded_articles([sources.domain_articles, *sources.exclude])
+        news = list(documents([sources.news]))
         pairs = syllable_pairs(text for _, text in news)
         # Articles on public affairs first (the domain's vocabulary), the rest of the news after.
         topical = [d for d in news if TOPIC.search(d[1][:2000])]
