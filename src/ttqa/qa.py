@@ -240,6 +240,12 @@ class QA:
             self._answerer = Answerer(self.store, self.retriever, threads=self.settings.threads)
         return self._answerer
 
+    def warm_up(self) -> None:
+        """Load the embedder, the reader (exported on first use) and the syllable model that
+        restores diacritics, so that the first question does not wait for them."""
+        self.embedder.embed_queries(["khởi động"])
+        self.answerer.warm_up()
+
     def document(self, doc_id: str) -> Document:
         """The stored article (its ``text`` is what every offset points into)."""
         return self.store.get(doc_id)

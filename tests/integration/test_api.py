@@ -78,6 +78,9 @@ class _StubQA:
     def __init__(self, embedder: Any = None) -> None:
         self.embedder = embedder
 
+    def warm_up(self) -> None:
+        self.embedder.embed_queries(["khởi động"])
+
     def ask(self, question: str, **_: Any) -> Any:
         raise RuntimeError("secret internal detail /home/user/.ssh")
 

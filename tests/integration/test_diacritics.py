@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EVALS
+from ttqa.qa import QA
 from ttqa.retrieval.diacritics import restore_diacritics
 from ttqa.text.normalize import fold_accents
 from ttqa.text.syllable_lm import SyllableModelError, bundled, bundled_paths, count, load
@@ -112,3 +113,11 @@ def test_accents_command_builds_a_model_without_the_evaluation_articles(tmp_path
     assert model.unigram("sơ") == 1 and model.pair("<s>", "ai") == 2  # news; both question sets
     assert model.unigram("vĩnh") == 0  # the domain article's copy is left out
     assert json.loads(out.with_suffix(".json").read_text())["sha256"]
+
+
+def test_warming_up_loads_the_syllable_model(seed_qa: QA) -> None:
+    bundled.cache_clear()
+    seed_qa.warm_up()
+    assert bundled.cache_info().currsize == 1
+    assert seed_qa.retriever.restore("hoi thao do ai chu tri") == "hội thảo do ai chủ trì"
+    assert bundled.cache_info().hits >= 1

@@ -61,7 +61,9 @@ class Answerer:
         self.max_citations = max_citations
 
     def warm_up(self) -> None:
-        """Load the reader's model (exported on first use) before the first question."""
+        """Load the reader's model (exported on first use) and the syllable model that restores
+        diacritics before the first question."""
+        self.retriever.warm_up()
         text = "Hội nghị khai mạc sáng nay."
         self.reader.read("Hội nghị khai mạc khi nào?", [Passage("warm-up", text, 0, len(text))])
 

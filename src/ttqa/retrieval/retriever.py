@@ -10,6 +10,7 @@ from ttqa.index.filters import Filters, FiltersLike
 from ttqa.retrieval.diacritics import restore_diacritics
 from ttqa.schema import Hit
 from ttqa.text.normalize import has_diacritics
+from ttqa.text.syllable_lm import bundled
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,10 @@ class Retriever:
         self.backend = backend
         self.embedder = embedder
         self.fusion = fusion or FusionParams()
+
+    def warm_up(self) -> None:
+        """Load the syllable model that restores diacritics before the first unaccented question."""
+        bundled()
 
     def restore(self, question: str, filters: Filters | None = None) -> str:
         """The question with its diacritics restored from the passages BM25 finds (if it had none)."""

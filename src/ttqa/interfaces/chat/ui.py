@@ -147,8 +147,7 @@ class ChatService:
     def warm_up(self) -> None:
         """Load the model and the answerer before the first question (run in a thread)."""
         with self._lock:
-            self.qa.embedder.embed_queries(["khởi động"])
-            self.qa.answerer.warm_up()
+            self.qa.warm_up()
 
     def api_ask(self, question: str, mode: str = "hybrid", k: int = DEFAULT_K) -> dict[str, Any]:
         """The ``ask`` endpoint: ``qa.ask(question, k=k, mode=mode).to_dict()``.

@@ -126,7 +126,7 @@ class Readiness:
 
     def warm_up(self, qa: QA, question: str) -> None:
         try:
-            qa.embedder.embed_queries([question])
+            qa.warm_up()
             qa.ask(question)
         except Exception as exc:  # reported by /ready, never raised into the server
             log.exception("warm-up failed")
