@@ -113,6 +113,9 @@ def test_accents_command_builds_a_model_without_the_evaluation_articles(tmp_path
     assert model.unigram("sơ") == 1 and model.pair("<s>", "ai") == 2  # news; both question sets
     assert model.unigram("vĩnh") == 0  # the domain article's copy is left out
     assert json.loads(out.with_suffix(".json").read_text())["sha256"]
+    with pytest.raises(SystemExit) as exc:  # a missing folder is named, nothing is written
+        accents.main(["--data-dir", str(tmp_path / "none"), "--out", str(tmp_path / "t.npz"), "--quiet"])
+    assert exc.value.code == 2 and not (tmp_path / "t.npz").exists()
 
 
 def test_warming_up_loads_the_syllable_model(seed_qa: QA) -> None:

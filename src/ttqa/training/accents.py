@@ -25,9 +25,9 @@ from ttqa.training.examples import load_squad_like
 logger = logging.getLogger(__name__)
 
 MIN_COUNT = 5
-"""Syllables and pairs seen fewer times are left out (the model stays ~2 MB). On the 416
-questions of ``evals/party_org_train.jsonl`` typed without diacritics, syllables right with
-every count kept: 98.4 %; seen 5 times or more: 98.4 %."""
+"""Syllables and pairs seen fewer times are left out: 1.1 MB, where every pair seen twice makes
+it twice as big. On the 416 questions of ``evals/party_org_train.jsonl`` typed without
+diacritics, syllables right with every count kept: 98.43 %; seen 5 times or more: 98.39 %."""
 SEED_CORPUS = Path("corpus")
 
 
@@ -95,11 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     sources = Sources(args.data_dir)
-    missing = [
-        p
-        for p in (sources.news, sources.domain_articles, sources.viquad_dev, sources.viquad2)
-        if not p.exists()
-    ]
+    needed = (sources.news, sources.domain_articles, sources.viquad_dev, sources.viquad2, *args.exclude)
+    missing = [p for p in needed if not p.exists()]
     if missing:
         ap.error(f"not found: {', '.join(map(str, missing))}")
     meta: dict[str, object] = {
