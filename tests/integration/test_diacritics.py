@@ -14,7 +14,7 @@ from conftest import EVALS
 from ttqa.qa import QA
 from ttqa.retrieval.diacritics import restore_diacritics
 from ttqa.text.normalize import fold_accents
-from ttqa.text.syllable_lm import SyllableModelError, bundled, bundled_paths, count, load
+from ttqa.text.syllable_lm import NUMBER, SyllableModelError, bundled, bundled_paths, count, load
 from ttqa.training import accents
 
 VINH_TUONG = (
@@ -34,6 +34,8 @@ VINH_TUONG = (
         ("anh bai hoi thao do ai chup?", "ảnh bài hội thảo do ai chụp?"),
         ("Ai chu tri hoi thao o Vinh Tuong?", "Ai chủ trì hội thảo ở Vĩnh Tường?"),
         ("Nghe An giam duoc bao nhieu bien che", "Nghệ An giảm được bao nhiêu biên chế"),
+        # numbers are kept as typed, and read as one token by the model ("ngày <number> do")
+        ("hoi nghi ngay 8/2 do ai chu tri?", "hội nghị ngày 8/2 do ai chủ trì?"),
         # a comma opens a new stretch: "nhân, ai là" is not the pair "nhân ái"
         (
             "truoc ong Nguyen Thien Nhan, ai la truong doan?",
@@ -84,6 +86,8 @@ def test_counts_open_each_stretch_and_stop_at_punctuation() -> None:
     unigrams, bigrams = count(["Trước ông Nhân, ai là Trưởng đoàn?"])
     assert unigrams["ai"] == 1 and unigrams["trưởng"] == 1
     assert bigrams[("<s>", "ai")] == 1 and bigrams[("<s>", "trước")] == 1
+    unigrams, bigrams = count(["Sáng 19/5/2017 và sáng 8/2"])
+    assert unigrams[NUMBER] == 2 and bigrams[("sáng", NUMBER)] == 2 and "8/2" not in unigrams
     assert ("nhân", "ai") not in bigrams
 
 

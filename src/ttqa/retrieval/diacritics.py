@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterable
 
 from ttqa.text.normalize import TOKEN_RE, fold_accents, nfc
-from ttqa.text.syllable_lm import BREAK_RE, START, SyllableLM, bundled, count
+from ttqa.text.syllable_lm import BREAK_RE, NUMBER, START, SyllableLM, bundled, count, token
 
 EVIDENCE_WEIGHT = 300.0
 """How much a syllable (pair) of the retrieved passages counts against one of the model's
@@ -46,12 +46,15 @@ def restore_diacritics(
     matches = list(TOKEN_RE.finditer(text))
 
     lattice: list[list[str]] = []
+    kept: list[bool] = []  # typed with diacritics, a number, or unknown: kept as typed
     for m in matches:
         typed = m.group(0)
         key = fold_accents(typed)
         options = list(lm.forms(key))
         options += [w for w in seen_forms.get(key, ()) if w not in options]
-        lattice.append(options if options and key == typed.lower() else [typed.lower()])
+        keep = not options or key != typed.lower() or token(typed) == NUMBER
+        kept.append(keep)
+        lattice.append([token(typed)] if keep else options)
 
     total = lm.total + evidence_weight * sum(seen_words.values())
 
@@ -79,10 +82,9 @@ def restore_diacritics(
 
     out: list[str] = []
     last = 0
-    for m, word in zip(matches, chosen, strict=True):
+    for m, word, keep in zip(matches, chosen, kept, strict=True):
         out.append(text[last : m.start()])
-        typed = m.group(0)
-        out.append(typed if fold_accents(typed) != typed.lower() else _match_case(typed, word))
+        out.append(m.group(0) if keep else _match_case(m.group(0), word))
         last = m.end()
     out.append(text[last:])
     return "".join(out)

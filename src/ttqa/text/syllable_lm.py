@@ -2,10 +2,11 @@
 of neighbouring syllables, occurs. It puts the diacritics back on unaccented questions
 (:mod:`ttqa.retrieval.diacritics`).
 
-Text is counted in stretches between punctuation marks (a comma ends one), lower-cased, each
-stretch opened by :data:`START`, so that "…, ai là" is scored as a question's opening and not as
-the pair "nhân ái". The bundled model (``syllables.npz``, built by ``python -m
-ttqa.training.accents``) is checked against the SHA-256 in ``syllables.json`` when loaded.
+Text is counted in stretches between punctuation marks (a comma ends one), lower-cased, every
+number counted as :data:`NUMBER`, each stretch opened by :data:`START`, so that "…, ai là" is
+scored as a question's opening and not as the pair "nhân ái". The bundled model
+(``syllables.npz``, built by ``python -m ttqa.training.accents``) is checked against the SHA-256
+in ``syllables.json`` when loaded.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from ttqa.text.normalize import TOKEN_RE, fold_accents, nfc
 
 START = "<s>"
 """The token each stretch of text opens with."""
+NUMBER = "<num>"
+"""The token every number stands for ("sáng 19/5" and "sáng 8/2" are one pair)."""
 BREAK_RE = re.compile(r"[.,;:!?()\[\]\"“”'‘’…–—\n]|\s-\s")
 """What ends a stretch of text: punctuation, a line break, a dash between spaces."""
 MODEL_FILE = "syllables.npz"
@@ -38,10 +41,15 @@ class SyllableModelError(RuntimeError):
     """The bundled syllable model is missing or is not the file its checksum names."""
 
 
+def token(word: str) -> str:
+    """What the model counts for ``word``: its lower case, or :data:`NUMBER` for a number."""
+    return NUMBER if word[:1].isdigit() else word.lower()
+
+
 def stretches(text: str) -> Iterator[list[str]]:
-    """The lower-cased syllables (and numbers) of each stretch of ``text`` between punctuation."""
+    """The tokens (:func:`token`) of each stretch of ``text`` between punctuation."""
     for part in BREAK_RE.split(nfc(text)):
-        words = [w.lower() for w in TOKEN_RE.findall(part)]
+        words = [token(w) for w in TOKEN_RE.findall(part)]
         if words:
             yield words
 
@@ -201,6 +209,7 @@ __all__ = [
     "BREAK_RE",
     "META_FILE",
     "MODEL_FILE",
+    "NUMBER",
     "START",
     "SyllableLM",
     "SyllableModelError",
@@ -210,4 +219,5 @@ __all__ = [
     "count",
     "load",
     "stretches",
+    "token",
 ]
