@@ -27,7 +27,7 @@ class TTQAIndexError(TTQAError):
 
 
 class TTQAModelError(TTQAError, RuntimeError):
-    """A model (the embedder or the reader) is unavailable or does not load."""
+    """A model (the embedder, the reader, the syllable model) is unavailable or does not load."""
 
 
 class TTQABackendError(TTQAError, RuntimeError):

@@ -6,7 +6,7 @@ Text is counted in stretches between punctuation marks (a comma ends one), lower
 number counted as :data:`NUMBER`, each stretch opened by :data:`START`, so that "…, ai là" is
 scored as a question's opening and not as the pair "nhân ái". The bundled model
 (``syllables.npz``, built by ``python -m ttqa.training.accents``) is checked against the SHA-256
-in ``syllables.json`` when loaded.
+in its metadata, ``syllables.json``, when loaded.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from ttqa.errors import TTQAModelError
 from ttqa.text.normalize import TOKEN_RE, fold_accents, nfc
 
 START = "<s>"
@@ -33,11 +34,10 @@ NUMBER = "<num>"
 BREAK_RE = re.compile(r"[.,;:!?()\[\]\"“”'‘’…–—\n]|\s-\s")
 """What ends a stretch of text: punctuation, a line break, a dash between spaces."""
 MODEL_FILE = "syllables.npz"
-META_FILE = "syllables.json"
 _SHIFT = 32
 
 
-class SyllableModelError(RuntimeError):
+class SyllableModelError(TTQAModelError):
     """The bundled syllable model is missing or is not the file its checksum names."""
 
 
@@ -176,18 +176,21 @@ def checksum(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def meta_path(path: Path) -> Path:
+    """The metadata file of the model in ``path`` (its SHA-256 and provenance)."""
+    return path.with_suffix(".json")
+
+
 def load(path: Path) -> SyllableLM:
-    """The model in ``path``, checked against the SHA-256 in the metadata beside it
-    (``path`` with ``.json`` for its suffix)."""
-    meta_path = path.with_suffix(".json")
+    """The model in ``path``, checked against the SHA-256 in its metadata (:func:`meta_path`)."""
     try:
         data = path.read_bytes()
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = json.loads(meta_path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise SyllableModelError(f"syllable model missing: {exc.filename}") from exc
     if checksum(data) != meta.get("sha256"):
         raise SyllableModelError(
-            f"{path.name} does not match the SHA-256 in {meta_path.name}: "
+            f"{path.name} does not match the SHA-256 in {meta_path(path).name}: "
             "rebuild it with python -m ttqa.training.accents"
         )
     return SyllableLM.from_bytes(data, meta)
@@ -196,28 +199,27 @@ def load(path: Path) -> SyllableLM:
 @cache
 def bundled() -> SyllableLM:
     """The syllable model shipped with ttqa (loaded once, checked against its checksum)."""
-    return load(bundled_paths()[0])
+    return load(bundled_path())
 
 
-def bundled_paths() -> tuple[Path, Path]:
-    """Where ``python -m ttqa.training.accents`` writes the bundled model and its metadata."""
-    here = Path(__file__).resolve().parent
-    return here / MODEL_FILE, here / META_FILE
+def bundled_path() -> Path:
+    """Where ``python -m ttqa.training.accents`` writes the bundled model."""
+    return Path(__file__).resolve().parent / MODEL_FILE
 
 
 __all__ = [
     "BREAK_RE",
-    "META_FILE",
     "MODEL_FILE",
     "NUMBER",
     "START",
     "SyllableLM",
     "SyllableModelError",
     "bundled",
-    "bundled_paths",
+    "bundled_path",
     "checksum",
     "count",
     "load",
+    "meta_path",
     "stretches",
     "token",
 ]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ttqa.text.syllable_lm import SyllableLM, bundled_paths, checksum, count
+from ttqa.text.syllable_lm import SyllableLM, bundled_path, checksum, count, meta_path
 from ttqa.training.data import Sources, documents, excluded_articles
 from ttqa.training.examples import load_squad_like
 
@@ -73,7 +73,7 @@ def write(model: SyllableLM, out: Path) -> dict[str, object]:
         "bytes": len(data),
     }
     atomic_write_bytes(out, data)
-    atomic_write_text(out.with_suffix(".json"), json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
+    atomic_write_text(meta_path(out), json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
     return meta
 
 
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m ttqa.training.accents --data-dir ../shared/data",
     }
     model = build(texts(sources, args.exclude, progress=not args.quiet), min_count=args.min_count, meta=meta)
-    out = args.out or bundled_paths()[0]
+    out = args.out or bundled_path()
     print(json.dumps(write(model, out), ensure_ascii=False, indent=1))
     return 0
 
