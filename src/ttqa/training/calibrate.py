@@ -38,14 +38,16 @@ logger = logging.getLogger(__name__)
 
 def rows(
     qa: QA, questions: Sequence[EvalQuestion], *, k: int = 8
-) -> tuple[list[dict[str, float]], list[int], list[bool]]:
-    """Features, labels (1: a right answer) and whether the article was withheld, for each
-    question as asked and with its article withheld."""
+) -> tuple[list[dict[str, float]], list[int], list[bool], list[int]]:
+    """Features, labels (1: a right answer), whether the article was withheld and the index of
+    the question in ``questions``, for each question as asked and with its article withheld
+    (a reading without a span gives no row)."""
     answerer = qa.answerer
     feats: list[dict[str, float]] = []
     labels: list[int] = []
     withheld_rows: list[bool] = []
-    for q in questions:
+    question_of: list[int] = []
+    for n, q in enumerate(questions):
         found = qa.retriever.retrieve(q.question, k=k * 3)
         for withheld in (False, True):
             hits = [h for h in found.hits if not (withheld and h.doc_id in q.doc_ids)][:k]
@@ -56,7 +58,8 @@ def rows(
             feats.append(evidence(reading, passages, found.reading))
             labels.append(int(not withheld and token_f1(reading.best.text, q.answers) >= 0.5))
             withheld_rows.append(withheld)
-    return feats, labels, withheld_rows
+            question_of.append(n)
+    return feats, labels, withheld_rows, question_of
 
 
 def fit(
@@ -163,12 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     refuse_evaluation_sets(args.questions)
     questions = [q for q in load_jsonl(args.questions) if q.doc_ids and held_out(q.doc_ids[0])]
     qa = QA.load(args.index)
-    feats, labels, withheld = rows(qa, questions)
+    feats, labels, withheld, groups = rows(qa, questions)
     share = args.unanswerable_share
     asked, held = withheld.count(False), withheld.count(True)
     w_held = share / (1 - share) * asked / max(1, held)
     sample = [w_held if h else 1.0 for h in withheld]
-    groups = [i // 2 for i in range(len(labels))]  # each question's two rows
     l2, cv_loss = choose_l2(feats, labels, sample, groups)
     weights = fit(feats, labels, sample, l2=l2)
     cal = Calibration(weights=weights)
