@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv and install ttqa into it (idempotent; reinstalls only when pyproject.toml changes).
+# Create .venv and install ttqa into it (idempotent; reinstalls only when pyproject.toml or constraints.txt changes).
 # Usage: scripts/setup.sh [dev|train]   (an extra of pyproject.toml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,11 +10,12 @@ if ! "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; th
     exit 1
 fi
 [ -x .venv/bin/python ] || "$py" -m venv .venv
-stamp=".venv/.ttqa-installed-$(sha256sum pyproject.toml | cut -c1-16)${extra:+-$extra}"
+stamp=".venv/.ttqa-installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)${extra:+-$extra}"
 if [ ! -f "$stamp" ]; then
     echo "installing ttqa${extra:+ [$extra]} into .venv (first run takes a few minutes)..." >&2
     .venv/bin/python -m pip install --quiet --upgrade pip
-    # torch is pinned in pyproject.toml to the CPU build that pip finds locally.
-    .venv/bin/python -m pip install --quiet -e ".${extra:+[$extra]}"
+    # torch is pinned in pyproject.toml to the CPU build that pip finds locally; the libraries
+    # the models' numbers depend on, to the versions in constraints.txt.
+    .venv/bin/python -m pip install --quiet -c constraints.txt -e ".${extra:+[$extra]}"
     touch "$stamp"
 fi

@@ -64,3 +64,16 @@ def test_report_rendering_and_compare() -> None:
     }
     deltas = {row[1]: row[4] for row in compare([report], [better])}
     assert deltas["EM"] == "+10.0" and deltas["F1"] == "-5.0"
+
+
+def test_reports_name_the_library_versions_they_were_measured_with() -> None:
+    import onnxruntime
+
+    from ttqa.evaluation.suite import library_versions
+
+    versions = library_versions()
+    assert versions["onnxruntime"] == onnxruntime.__version__ and versions["python"]
+    report = {"set": "s.jsonl", "questions": 0, "k": 10, "modes": {}, "libraries": versions}
+    assert f"onnxruntime {onnxruntime.__version__}," in to_markdown([report])
+    missing = {**report, "libraries": {"python": "3.11.7", "bm25s": None}}
+    assert "Measured with python 3.11.7, bm25s –." in to_markdown([missing])

@@ -152,6 +152,8 @@ def to_markdown(reports: list[dict[str, Any]]) -> str:
     for report in reports:
         header, rows = rows_for(report)
         lines += [f"## {report['set']} ({report['questions']} questions, k={report['k']})", ""]
+        if libraries := report.get("libraries"):
+            lines += ["Measured with " + ", ".join(f"{k} {v or '–'}" for k, v in libraries.items()) + ".", ""]
         if line := rc_line(report):
             lines += [line, ""]
         lines += _markdown_table(header, rows)
