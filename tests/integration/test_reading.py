@@ -252,7 +252,6 @@ def test_reader_export_is_cached_verified_and_rebuilt_when_damaged(model_cache: 
     kept = meta["fp32_products"]
     assert "/qa/MatMul" in kept and "/bert/encoder/layer.4/output/dense/MatMul" in kept, kept
     assert len(kept) < 10, kept
-    assert meta["weight_bits"] == 7  # 8-bit weights saturate on CPUs without VNNI
     stamp = (folder / MODEL_FILE).stat().st_mtime_ns
     assert ensure_reader_onnx(base, bundled_delta(), "int8") == folder
     assert (folder / MODEL_FILE).stat().st_mtime_ns == stamp  # reused, not exported again
