@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import itertools
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bench_common import load_questions, percentile, write_json
+from bench_common import load_questions, machine_info, percentile, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -196,11 +195,7 @@ def main() -> None:
         "primed": not args.no_prime,
         "prime_s": round(prime_s, 2),
         "total_s": round(time.monotonic() - t0, 2),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine_info(),
         "torch_threads": args.torch_threads or os.environ.get("TTQA_TORCH_THREADS", "all cores"),
         "results": results,
     }

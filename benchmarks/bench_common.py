@@ -155,30 +155,25 @@ def dir_size_mb(path: Path) -> float:
 
 
 def machine_info() -> Row:
+    """The CPU (with its int8 instruction sets), memory, load and the library versions of this run."""
+    from ttqa.evaluation.environment import environment
+
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    info: Row = {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "loadavg_at_start": [round(x, 2) for x in load],
-    }
+    info: Row = {"platform": platform.platform(), "loadavg_at_start": [round(x, 2) for x in load]}
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal:"):
                 info["mem_gb"] = round(int(line.split()[1]) / 2**20, 1)
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
     except OSError:
         pass
-    try:
-        import faiss
+    return info | environment()
 
-        info["faiss"] = faiss.__version__
-    except ImportError:
-        pass
-    return info
+
+def machine_line(machine: Row) -> str:
+    """ "AMD EPYC, 2 cores, int8 dot product: no" for a :func:`machine_info` record."""
+    cpu = machine.get("cpu") or {}
+    dot = "yes" if cpu.get("int8_dot_product") else "no"
+    return f"{cpu.get('model', '?')}, {cpu.get('cores', '?')} cores, int8 dot product: {dot}"
 
 
 # ----------------------------------------------------------------------------- indexes

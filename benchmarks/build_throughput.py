@@ -28,6 +28,7 @@ from bench_common import (
     ROOT,
     Row,
     machine_info,
+    machine_line,
     markdown_table,
     print_table,
     run_worker,
@@ -123,7 +124,7 @@ def main() -> int:
     md = [
         f"# Index build against raw encode: {title}",
         "",
-        f"Run {started} on {machine.get('cpu', '?')}, {machine['cpus']} CPUs.",
+        f"Run {started} on {machine_line(machine)}.",
         "",
         "Command: `" + " ".join([".venv/bin/python benchmarks/build_throughput.py", *sys.argv[1:]]) + "`",
         "",

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -49,7 +48,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api_load import QuestionMix, free_port
-from bench_common import load_questions, percentile, write_json
+from bench_common import load_questions, machine_info, percentile, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = ("api", "gradio")
@@ -601,11 +600,7 @@ def run(opts: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
         "concurrency": [opts.soak_concurrency] if opts.soak else list(opts.concurrency),
         "grace_s": opts.grace,
         "total_s": round(time.monotonic() - t0, 1),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine_info(),
         "targets": targets,
     }
 

@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_common import ROOT, setup_env
+from bench_common import ROOT, machine_info, machine_line, percentile, setup_env
 
 BASELINE = ["transformers==4.57.6", "tokenizers==0.22.1", "huggingface_hub==0.36.0"]
 PIPELINE_SCRIPT = r"""
@@ -56,11 +56,6 @@ for item in work["items"]:
     times.append((time.perf_counter() - t0) * 1000)
 print(json.dumps({"times": times, "answers": answers}, ensure_ascii=False))
 """
-
-
-def _percentile(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, round(q / 100 * len(s) + 0.5) - 1))]
 
 
 def hf_qa_folder(base: Path, delta: Path, out: Path) -> None:
@@ -178,20 +173,22 @@ def main() -> int:
     for name, ts in times.items():
         agree = sum(a == b for a, b in zip(answers[name], answers["hf-pipeline-fp32"], strict=True))
         rows[name] = {
-            "p50_ms": round(_percentile(ts, 50), 1),
-            "p95_ms": round(_percentile(ts, 95), 1),
+            "p50_ms": round(percentile(ts, 50), 1),
+            "p95_ms": round(percentile(ts, 95), 1),
             "mean_ms": round(statistics.mean(ts), 1),
             "pipeline_mean_over_this": round(hf_mean / statistics.mean(ts), 2),
             "same_answer_as_pipeline": f"{agree}/{len(ts)}",
         }
+    machine = machine_info()
     print(f"{len(work)} questions of {args.questions.name}, top {args.k} passages of {args.index}")
+    print(f"on {machine_line(machine)}")
     print("| reader | p50 ms | p95 ms | mean ms | pipeline mean / this | same answer as pipeline |")
     print("|---|---|---|---|---|---|")
     for name, row in rows.items():
         cells = [row["p50_ms"], row["p95_ms"], row["mean_ms"], f"{row['pipeline_mean_over_this']}x"]
         print(f"| {name} | " + " | ".join(map(str, cells)) + f" | {row['same_answer_as_pipeline']} |")
     if args.out:
-        args.out.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+        args.out.write_text(json.dumps({"machine": machine, "readers": rows}, indent=2), encoding="utf-8")
     return 0
 
 

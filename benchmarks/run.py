@@ -55,6 +55,7 @@ from bench_common import (
     latency_summary,
     load_questions,
     machine_info,
+    machine_line,
     markdown_table,
     parse_build_log,
     print_table,
@@ -155,8 +156,8 @@ class Bench:
         lines = [
             f"# ttqa benchmarks ({self.args.tag})",
             "",
-            f"Run {self.out['started']} – {self.out['finished']} on {self.out['machine'].get('cpu', '?')}, "
-            f"{self.out['machine']['cpus']} CPUs (load average at start "
+            f"Run {self.out['started']} – {self.out['finished']} on {machine_line(self.out['machine'])} "
+            "(load average at start "
             f"{self.out['machine']['loadavg_at_start']}, at end {self.out['machine']['loadavg_at_end']}). "
             "The CPUs were shared with other work: treat differences under ~20% as noise.",
             "",

@@ -69,7 +69,7 @@ def test_report_rendering_and_compare() -> None:
 def test_reports_name_the_library_versions_they_were_measured_with() -> None:
     import onnxruntime
 
-    from ttqa.evaluation.suite import library_versions
+    from ttqa.evaluation.environment import library_versions
 
     versions = library_versions()
     assert versions["onnxruntime"] == onnxruntime.__version__ and versions["python"]
@@ -77,3 +77,26 @@ def test_reports_name_the_library_versions_they_were_measured_with() -> None:
     assert f"onnxruntime {onnxruntime.__version__}," in to_markdown([report])
     missing = {**report, "libraries": {"python": "3.11.7", "bm25s": None}}
     assert "Measured with python 3.11.7, bm25s –." in to_markdown([missing])
+
+
+def test_reports_name_the_cpu_and_whether_it_has_int8_dot_products() -> None:
+    from ttqa.evaluation.environment import cpu_description
+
+    epyc = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx2 fma\n\nprocessor\t: 1\n"
+    xeon = "model name\t: Intel(R) Xeon(R) Platinum 8480+\nflags\t\t: avx2 avx512f avx512_vnni amx_int8\n"
+    graviton = "processor\t: 0\nFeatures\t: fp asimd asimddp i8mm\n"
+    assert cpu_description(epyc) | {"cores": 2} == {
+        "model": "AMD EPYC",
+        "cores": 2,
+        "int8_features": ["avx2"],
+        "int8_dot_product": False,
+    }
+    assert cpu_description(xeon)["int8_features"] == ["avx2", "avx512f", "avx512_vnni", "amx_int8"]
+    assert cpu_description(xeon)["int8_dot_product"] and cpu_description(graviton)["int8_dot_product"]
+    assert cpu_description("")["int8_features"] == []
+    here = cpu_description()
+    assert here["cores"] and isinstance(here["int8_dot_product"], bool)
+    report = {"set": "s.jsonl", "questions": 0, "k": 10, "modes": {}, "cpu": cpu_description(epyc)}
+    assert "Measured on AMD EPYC (" in to_markdown(
+        [report]
+    ) and "int8 dot product: no; avx2)." in to_markdown([report])

@@ -147,15 +147,26 @@ def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
+def measured_with(report: dict[str, Any]) -> str:
+    """ "Measured with <libraries> on <CPU> (<cores> cores; int8 dot product: yes/no)." ("" if unrecorded)."""
+    parts = []
+    if libraries := report.get("libraries"):
+        parts.append("with " + ", ".join(f"{k} {v or '–'}" for k, v in libraries.items()))
+    if cpu := report.get("cpu"):
+        features = ", ".join(cpu.get("int8_features") or []) or "none"
+        dot = "yes" if cpu.get("int8_dot_product") else "no"
+        parts.append(f"on {cpu.get('model')} ({cpu.get('cores')} cores; int8 dot product: {dot}; {features})")
+    return "Measured " + " ".join(parts) + "." if parts else ""
+
+
 def to_markdown(reports: list[dict[str, Any]]) -> str:
     lines = ["# ttqa evaluation report", ""]
     for report in reports:
         header, rows = rows_for(report)
         lines += [f"## {report['set']} ({report['questions']} questions, k={report['k']})", ""]
-        if libraries := report.get("libraries"):
-            lines += ["Measured with " + ", ".join(f"{k} {v or '–'}" for k, v in libraries.items()) + ".", ""]
-        if line := rc_line(report):
-            lines += [line, ""]
+        for line in (measured_with(report), rc_line(report)):
+            if line:
+                lines += [line, ""]
         lines += _markdown_table(header, rows)
         t_header, t_rows = tradeoff_table(report)
         if t_rows:

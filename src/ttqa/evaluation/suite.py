@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from ttqa.evaluation.datasets import EvalQuestion, load_any
+from ttqa.evaluation.environment import cpu_description, library_versions
 from ttqa.evaluation.runner import OpenEvaluation, reading_comprehension
 from ttqa.index.layout import IndexNotFoundError
 from ttqa.qa import QA
@@ -64,21 +63,6 @@ def paragraph_documents(questions: Sequence[EvalQuestion]) -> list[Document]:
     return list(docs.values())
 
 
-MEASURED_LIBRARIES = ("torch", "onnxruntime", "transformers", "tokenizers", "numpy", "faiss-cpu", "bm25s")
-"""The libraries whose versions move ttqa's figures (``constraints.txt`` pins them)."""
-
-
-def library_versions() -> dict[str, str | None]:
-    """The installed version of each of :data:`MEASURED_LIBRARIES` and of Python (None: absent)."""
-    versions: dict[str, str | None] = {"python": platform.python_version()}
-    for name in MEASURED_LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
 def corpus_index_dir(corpus: Sequence[Path]) -> Path:
     key = hashlib.blake2b("\n".join(str(p.resolve()) for p in corpus).encode(), digest_size=6).hexdigest()
     return Path("indexes") / f"corpus-{key}"
@@ -105,6 +89,7 @@ def evaluate_set(
         "limit": options.limit,
         "seed": options.seed,
         "libraries": library_versions(),
+        "cpu": cpu_description(),
     }
     is_rc = any(q.context is not None for q in questions)
     if qa is not None:
