@@ -170,10 +170,10 @@ def machine_info() -> Row:
 
 
 def machine_line(machine: Row) -> str:
-    """ "AMD EPYC, 2 cores, int8 dot product: no" for a :func:`machine_info` record."""
-    cpu = machine.get("cpu") or {}
-    dot = "yes" if cpu.get("int8_dot_product") else "no"
-    return f"{cpu.get('model', '?')}, {cpu.get('cores', '?')} cores, int8 dot product: {dot}"
+    """The CPU of a :func:`machine_info` record, as eval reports name it."""
+    from ttqa.evaluation.environment import cpu_line
+
+    return cpu_line(machine.get("cpu") or {})
 
 
 # ----------------------------------------------------------------------------- indexes

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,13 @@ def cpu_description(cpuinfo: str | None = None) -> dict[str, Any]:
         "int8_features": [f for f in INT8_FEATURES if f in flags],
         "int8_dot_product": bool(flags & VNNI_FLAGS),
     }
+
+
+def cpu_line(cpu: Mapping[str, Any]) -> str:
+    """ "AMD EPYC (2 cores; int8 dot product: no; avx2)" for a :func:`cpu_description` record."""
+    features = ", ".join(cpu.get("int8_features") or []) or "none"
+    dot = "yes" if cpu.get("int8_dot_product") else "no"
+    return f"{cpu.get('model', '?')} ({cpu.get('cores', '?')} cores; int8 dot product: {dot}; {features})"
 
 
 def environment() -> dict[str, Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ttqa.evaluation.environment import cpu_line
+
 MAIN_METRICS: list[tuple[str, str, str]] = [
     ("retrieval_article", "Hit@1", "art Hit@1"),
     ("retrieval_article", "Hit@5", "art Hit@5"),
@@ -153,9 +155,7 @@ def measured_with(report: dict[str, Any]) -> str:
     if libraries := report.get("libraries"):
         parts.append("with " + ", ".join(f"{k} {v or '–'}" for k, v in libraries.items()))
     if cpu := report.get("cpu"):
-        features = ", ".join(cpu.get("int8_features") or []) or "none"
-        dot = "yes" if cpu.get("int8_dot_product") else "no"
-        parts.append(f"on {cpu.get('model')} ({cpu.get('cores')} cores; int8 dot product: {dot}; {features})")
+        parts.append("on " + cpu_line(cpu))
     return "Measured " + " ".join(parts) + "." if parts else ""
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ttqa.evaluation.datasets import EvalQuestion, load_any
-from ttqa.evaluation.environment import cpu_description, library_versions
+from ttqa.evaluation.environment import environment
 from ttqa.evaluation.runner import OpenEvaluation, reading_comprehension
 from ttqa.index.layout import IndexNotFoundError
 from ttqa.qa import QA
@@ -88,8 +88,7 @@ def evaluate_set(
         "k": options.k,
         "limit": options.limit,
         "seed": options.seed,
-        "libraries": library_versions(),
-        "cpu": cpu_description(),
+        **environment(),
     }
     is_rc = any(q.context is not None for q in questions)
     if qa is not None:
