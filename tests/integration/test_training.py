@@ -6,6 +6,7 @@ import json
 import random
 import unicodedata
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -303,3 +304,31 @@ def test_averaged_readers_hold_the_mean_of_their_tensors(tmp_path: Path) -> None
 def test_evaluation_sets_are_never_training_data() -> None:
     with pytest.raises(TrainingDataError):
         load_ttqa_questions(EVALS / "seed.jsonl", {})
+
+
+def test_news_who_snippets_all_or_only_the_answerable_ones(tmp_path: Path) -> None:
+    from ttqa.training.data import Sources, build_examples
+
+    ctx = "Ông Nguyễn Văn A là Bí thư Tỉnh ủy."
+    answered = {
+        "context": ctx,
+        "question": "Ai là Bí thư?",
+        "answers": [{"text": "Nguyễn Văn A", "answer_start": 4}],
+    }
+    (tmp_path / "viquad_dev").mkdir()
+    (tmp_path / "qa_train").mkdir()
+    (tmp_path / "viquad_dev" / "viquad1_dev.json").write_text(json.dumps([{**answered, "id": "v1"}]))
+    (tmp_path / "qa_train" / "viquad2_train_sample.jsonl").write_text(json.dumps({**answered, "id": "v2"}))
+    who = [
+        {**answered, "id": "w1"},
+        {"id": "w2", "context": ctx, "question": "Ai là Chủ tịch?", "answers": [], "is_impossible": True},
+    ]
+    (tmp_path / "qa_train" / "news_who_snippets.jsonl").write_text("\n".join(json.dumps(r) for r in who))
+    seen = {}
+    choices: tuple[Literal["", "all", "answerable"], ...] = ("all", "answerable", "")
+    for choice in choices:  # one work folder: a cached set is only reused for the same sources
+        sources = Sources(data_dir=tmp_path, cloze=0, news_who=choice)
+        seen[choice] = {ex.id for ex in build_examples(sources, tmp_path / "work")}
+    assert seen[""] == {"v1", "v2"}
+    assert seen["all"] == {"v1", "v2", "w1", "w2"}
+    assert seen["answerable"] == {"v1", "v2", "w1"}

@@ -48,7 +48,14 @@ def parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--exclude", type=Path, nargs="*", default=[], help="more corpora cloze must not use")
     ap.add_argument("--cloze", type=int, default=12000, help="cloze questions to make from the news articles")
-    ap.add_argument("--news-who", action="store_true", help="also train on the noisy news 'who' snippets")
+    ap.add_argument(
+        "--news-who",
+        nargs="?",
+        const="all",
+        default="",
+        choices=["all", "answerable"],
+        help="also train on the noisy news 'who' snippets (all, the default, or only the answerable ones)",
+    )
     ap.add_argument(
         "--repeat", nargs="*", default=["party_org=3"], help="SOURCE=N: each epoch sees it N times"
     )

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 from ttqa.training.cloze import cloze_examples, shingles, syllable_pairs
 from ttqa.training.examples import Example, TrainingDataError, load_squad_like, load_ttqa_questions
@@ -42,7 +43,8 @@ class Sources:
     """Corpora whose articles (and syndicated copies) cloze questions must not come from."""
     cloze: int = 12000
     cloze_per_article: int = 3
-    news_who: bool = False
+    news_who: Literal["", "all", "answerable"] = ""
+    """The noisy news "who" snippets: none, all of them, or only the answerable ones."""
     seed: int = 0
     holdout: int = 4
     """One article in ``holdout`` of the domain questions is kept out of training: those
@@ -124,6 +126,8 @@ def _make(sources: Sources) -> list[Example]:
         out += got
     if sources.news_who:
         got = load_squad_like(sources.news_who_file)
+        if sources.news_who == "answerable":
+            got = [ex for ex in got if ex.answerable]
         logger.info("%s: %d questions", sources.news_who_file.name, len(got))
         out += got
     if sources.party_org_questions is not None:
