@@ -6,7 +6,7 @@ import json
 import random
 import unicodedata
 from pathlib import Path
-from typing import Literal
+from typing import get_args
 
 import numpy as np
 import pytest
@@ -307,7 +307,7 @@ def test_evaluation_sets_are_never_training_data() -> None:
 
 
 def test_news_who_snippets_all_or_only_the_answerable_ones(tmp_path: Path) -> None:
-    from ttqa.training.data import Sources, build_examples
+    from ttqa.training.data import NewsWho, Sources, build_examples
 
     ctx = "Ông Nguyễn Văn A là Bí thư Tỉnh ủy."
     answered = {
@@ -325,8 +325,7 @@ def test_news_who_snippets_all_or_only_the_answerable_ones(tmp_path: Path) -> No
     ]
     (tmp_path / "qa_train" / "news_who_snippets.jsonl").write_text("\n".join(json.dumps(r) for r in who))
     seen = {}
-    choices: tuple[Literal["", "all", "answerable"], ...] = ("all", "answerable", "")
-    for choice in choices:  # one work folder: a cached set is only reused for the same sources
+    for choice in get_args(NewsWho):  # one work folder: a cached set is only reused for the same sources
         sources = Sources(data_dir=tmp_path, cloze=0, news_who=choice)
         seen[choice] = {ex.id for ex in build_examples(sources, tmp_path / "work")}
     assert seen[""] == {"v1", "v2"}

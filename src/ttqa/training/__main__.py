@@ -15,11 +15,12 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import get_args
 
 from ttqa.index.layout import sha256_file
 from ttqa.reading.model import ReaderConfig, bundled_delta, load_model, new_model, save_delta
 from ttqa.reading.windows import WindowShape
-from ttqa.training.data import Sources, build_examples
+from ttqa.training.data import NewsWho, Sources, build_examples
 from ttqa.training.examples import Example, TrainingDataError
 from ttqa.training.groups import Group, GroupPlan, groups_of
 from ttqa.training.loop import TrainSettings, train
@@ -53,8 +54,8 @@ def parser() -> argparse.ArgumentParser:
         nargs="?",
         const="all",
         default="",
-        choices=["all", "answerable"],
-        help="also train on the noisy news 'who' snippets (all, the default, or only the answerable ones)",
+        choices=[c for c in get_args(NewsWho) if c],
+        help="also train on the noisy news 'who' snippets: all of them, or only the answerable ones",
     )
     ap.add_argument(
         "--repeat", nargs="*", default=["party_org=3"], help="SOURCE=N: each epoch sees it N times"

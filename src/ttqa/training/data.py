@@ -22,6 +22,9 @@ from ttqa.training.examples import Example, TrainingDataError, load_squad_like, 
 
 logger = logging.getLogger(__name__)
 
+NewsWho = Literal["", "all", "answerable"]
+"""Which news "who" snippets to train on: none, all of them, or only the answerable ones."""
+
 EXAMPLES_FILE = "examples.jsonl.gz"
 TOPIC = re.compile(
     r"đảng|cán bộ|tỉnh ủy|tỉnh uỷ|huyện ủy|huyện uỷ|bộ máy|biên chế|đại hội|hội nghị|ubnd|hđnd"
@@ -43,8 +46,7 @@ class Sources:
     """Corpora whose articles (and syndicated copies) cloze questions must not come from."""
     cloze: int = 12000
     cloze_per_article: int = 3
-    news_who: Literal["", "all", "answerable"] = ""
-    """The noisy news "who" snippets: none, all of them, or only the answerable ones."""
+    news_who: NewsWho = ""
     seed: int = 0
     holdout: int = 4
     """One article in ``holdout`` of the domain questions is kept out of training: those
