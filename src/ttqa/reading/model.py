@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ttqa.errors import TTQAModelError
 from ttqa.reading.windows import WindowShape
@@ -64,7 +64,7 @@ class ReaderConfig:
                 f"{', '.join(map(str, READABLE_FORMATS))} (a newer ttqa wrote them)"
             )
         weights = str(data.get("weights", "fp16"))
-        if weights not in ("fp16", "int8-delta"):
+        if weights not in get_args(WeightEncoding):
             raise ReaderModelError(f"reader weights encoded as {weights!r}, which this ttqa cannot read")
         return cls(
             base_checksum=str(data["base_checksum"]),
@@ -157,20 +157,18 @@ def encode(
     return config, {n: t.contiguous() for n, t in stored.items()}
 
 
-def decode(path: Path, base_dir: Path | None) -> tuple[ReaderConfig, dict[str, torch.Tensor]]:
-    """The trained tensors of the reader file ``path`` (fp32) and its config; ``base_dir`` is
-    needed for int8 deltas."""
+def decode(
+    path: Path, base: Mapping[str, torch.Tensor] | None
+) -> tuple[ReaderConfig, dict[str, torch.Tensor]]:
+    """The trained tensors of the reader file ``path`` (fp32) and its config; ``base``: the base
+    model's parameters, needed for int8 deltas."""
     config = read_config(path)
     stored = read_stored(path)
     if config.weights == "fp16":
         return config, {n: t.float() for n, t in stored.items()}
-    if base_dir is None:
-        raise ValueError(f"{path} holds int8 deltas: give the base model's folder")
-    return config, unpack(stored, dict(new_model(base_dir).named_parameters()))
-
-
-def _packed(name: str, t: torch.Tensor) -> bool:
-    return t.dim() == 2 and not name.startswith("qa.")
+    if base is None:
+        raise ValueError(f"{path} holds int8 deltas: give the base model's parameters")
+    return config, unpack(stored, base)
 
 
 def pack(tensors: Mapping[str, torch.Tensor], base: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -181,7 +179,7 @@ def pack(tensors: Mapping[str, torch.Tensor], base: Mapping[str, torch.Tensor]) 
     for name, t in tensors.items():
         if name.startswith("qa."):
             out[name] = t.float()
-        elif not _packed(name, t):
+        elif t.dim() != 2:
             out[name] = t.to(torch.float16)
         else:
             delta = t.float() - base[name].detach().float()

