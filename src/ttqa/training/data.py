@@ -19,6 +19,7 @@ from typing import Literal
 
 from ttqa.training.cloze import cloze_examples, shingles, syllable_pairs
 from ttqa.training.examples import Example, TrainingDataError, load_squad_like, load_ttqa_questions
+from ttqa.training.nonsense import nonsense_examples
 
 logger = logging.getLogger(__name__)
 
@@ -47,13 +48,15 @@ class Sources:
     cloze: int = 12000
     cloze_per_article: int = 3
     news_who: NewsWho = ""
+    nonsense: int = 0
+    """Unanswerable examples with a question that asks nothing (:mod:`ttqa.training.nonsense`)."""
     seed: int = 0
     holdout: int = 4
     """One article in ``holdout`` of the domain questions is kept out of training: those
     questions calibrate the confidence (:func:`held_out`)."""
 
     def fingerprint(self) -> str:
-        data = {k: str(v) for k, v in asdict(self).items()}
+        data = {k: str(v) for k, v in asdict(self).items() if k != "nonsense" or v}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     @property
@@ -160,6 +163,10 @@ def _make(sources: Sources) -> list[Example]:
             )
         )
         logger.info("cloze: %d questions", len(got))
+        out += got
+    if sources.nonsense > 0:
+        got = nonsense_examples(out, sources.nonsense, sources.seed)
+        logger.info("nonsense: %d questions", len(got))
         out += got
     return out
 
