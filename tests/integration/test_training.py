@@ -309,6 +309,19 @@ def test_averaged_readers_hold_the_mean_of_their_tensors(tmp_path: Path) -> None
         average([first, bad], tmp_path / "never.safetensors")
     assert not (tmp_path / "never.safetensors").exists()
     assert main([str(first), str(tmp_path / "missing.safetensors"), "--out", str(out)]) == 2
+    # the shipped reader (every layer trained) with one of layers 6-11: layers 0-5 are the mean
+    # of the shipped reader's and the base's, layers 6-11 the shipped reader's
+    mixed = tmp_path / "mixed.safetensors"
+    assert main([str(shipped), str(first), "--out", str(mixed)]) == 0
+    assert read_config(mixed).trained_from_layer == read_config(shipped).trained_from_layer == 0
+    base = dict(model.named_parameters())
+    got = decode(mixed, base)[1]
+    low, high = "encoder.layer.0.attention.self.query.weight", "encoder.layer.11.output.dense.weight"
+    name = next(k for k in got if k.endswith(low))
+    trained, frozen = decoded[name], base[name].detach().float()
+    assert (got[name] - (trained + frozen) / 2).norm() < 0.1 * (trained - frozen).norm()
+    name = next(k for k in got if k.endswith(high))
+    assert (got[name] - decoded[name]).norm() < 0.1 * (decoded[name] - base[name].detach().float()).norm()
 
 
 def test_evaluation_sets_are_never_training_data() -> None:

