@@ -377,3 +377,29 @@ def test_nonsense_questions_are_unanswerable_groups_over_real_text(tokenizer: To
         (group,) = groups_of(ex, tokenizer, WindowShape(max_tokens=128), plan, random.Random(0))
         assert not group.answerable and all(not w.starts for w in group.windows)
     assert nonsense_examples([], 10, seed=0) == [] and nonsense_examples([real], 0, seed=0) == []
+
+
+def test_withheld_questions_lose_every_sentence_with_the_answer(tokenizer: Tokenizer) -> None:
+    from ttqa.training.withheld import withheld_examples, withheld_text
+
+    start = ARTICLE.index("6.666 biên chế")
+    real = Example("x", "Nghệ An giảm bao nhiêu biên chế?", ARTICLE, ((start, start + 14),), "party_org")
+    text = withheld_text(real)
+    assert text is not None and "6.666" not in text and "6.666" in ARTICLE
+    # what is left is the article's own text around the answer, in its order
+    sentences = [s for s in text.split("\n") if s.strip()]
+    assert len(sentences) >= 2 and all(s.split(". ")[0] in ARTICLE for s in sentences)
+    assert "biên chế" in text  # the topic stays: only the asked fact is gone
+    # the answer written again unaccented and in capitals is taken out too
+    cut = ARTICLE.index("\n", start)
+    again = ARTICLE[:cut] + "\nTOÀN TỈNH GIẢM 6.666 BIEN CHE." + ARTICLE[cut:]
+    shouted = withheld_text(Example("y", "?", again, ((start, start + 14),), "party_org"))
+    assert shouted is not None and "BIEN CHE" not in shouted and "6.666" not in shouted
+    cloze = Example("z", "?", ARTICLE, ((start, start + 5),), "cloze")
+    made = withheld_examples([real, cloze, real.with_negatives(["n"])], 5, seed=1)
+    assert [ex.source for ex in made] == ["withheld", "withheld"]  # cloze questions are not used
+    assert all(not ex.answerable and ex.question == real.question and ex.text == text for ex in made)
+    (group,) = groups_of(made[0], tokenizer, WindowShape(max_tokens=128), GroupPlan(), random.Random(0))
+    assert not group.answerable and all(not w.starts for w in group.windows)
+    short = Example("s", "?", "Ông A chủ trì. Hội nghị.", ((4, 5),), "party_org")
+    assert withheld_text(short) is None and withheld_examples([short], 3, seed=0) == []

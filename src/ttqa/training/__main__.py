@@ -61,6 +61,12 @@ def parser() -> argparse.ArgumentParser:
         "--nonsense", type=int, default=0, help="unanswerable examples whose question asks nothing"
     )
     ap.add_argument(
+        "--withheld",
+        type=int,
+        default=0,
+        help="unanswerable examples: real questions over their text with the answer taken out",
+    )
+    ap.add_argument(
         "--repeat", nargs="*", default=["party_org=3"], help="SOURCE=N: each epoch sees it N times"
     )
     ap.add_argument("--epochs", type=int, default=1)
@@ -111,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         cloze=args.cloze,
         news_who=args.news_who,
         nonsense=args.nonsense,
+        withheld=args.withheld,
         seed=args.seed,
     )
     try:

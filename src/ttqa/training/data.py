@@ -20,6 +20,7 @@ from typing import Literal
 from ttqa.training.cloze import cloze_examples, shingles, syllable_pairs
 from ttqa.training.examples import Example, TrainingDataError, load_squad_like, load_ttqa_questions
 from ttqa.training.nonsense import nonsense_examples
+from ttqa.training.withheld import withheld_examples
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,9 @@ class Sources:
     news_who: NewsWho = ""
     nonsense: int = 0
     """Unanswerable examples with a question that asks nothing (:mod:`ttqa.training.nonsense`)."""
+    withheld: int = 0
+    """Unanswerable examples: a real question over its text with the answer taken out
+    (:mod:`ttqa.training.withheld`)."""
     seed: int = 0
     holdout: int = 4
     """One article in ``holdout`` of the domain questions is kept out of training: those
@@ -164,10 +168,16 @@ def _make(sources: Sources) -> list[Example]:
         )
         logger.info("cloze: %d questions", len(got))
         out += got
+    made: list[Example] = []
+    if sources.withheld > 0:
+        got = withheld_examples(out, sources.withheld, sources.seed)
+        logger.info("withheld: %d questions", len(got))
+        made += got
     if sources.nonsense > 0:
         got = nonsense_examples(out, sources.nonsense, sources.seed)
         logger.info("nonsense: %d questions", len(got))
-        out += got
+        made += got
+    out += made
     return out
 
 
