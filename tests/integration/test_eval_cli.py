@@ -73,8 +73,8 @@ def test_regression_gate_on_seed_set(seed_qa: QA) -> None:
 
 
 def test_answer_gate_on_seed_set(seed_qa: QA) -> None:
-    """The whole seed set through ``qa.ask`` with the shipped reader: measured EM 48.0, F1 65.1,
-    82.1 % of answerable questions answered and 83.2 % of those right, 50.0 % (15 of 30) of the
+    """The whole seed set through ``qa.ask`` with the shipped reader: measured EM 47.2, F1 64.4,
+    80.5 % of answerable questions answered and 81.8 % of those right, 60.0 % (18 of 30) of the
     unanswerable ones abstained on, AUROC 0.79; the floors leave a margin (the int8 reader's
     answers differ slightly on CPUs with VNNI)."""
     questions = load_any(EVALS / "seed.jsonl")
@@ -83,4 +83,4 @@ def test_answer_gate_on_seed_set(seed_qa: QA) -> None:
     answers, abstention = summary["answers"], summary["abstention"]
     assert answers["EM"] >= 40.0 and answers["F1"] >= 56.0, answers
     assert answers["answered"] >= 72.0 and answers["right_when_answered"] >= 74.0, answers
-    assert abstention["recall"] >= 43.0 and abstention["AUROC"] >= 0.72, abstention
+    assert abstention["recall"] >= 50.0 and abstention["AUROC"] >= 0.72, abstention
