@@ -168,7 +168,7 @@ def _make(sources: Sources) -> list[Example]:
         )
         logger.info("cloze: %d questions", len(got))
         out += got
-    made: list[Example] = []
+    made: list[Example] = []  # drawn from the sources' examples only, each kind apart from the other
     if sources.withheld > 0:
         got = withheld_examples(out, sources.withheld, sources.seed)
         logger.info("withheld: %d questions", len(got))

@@ -111,7 +111,7 @@ def groups_of(
     """The training groups of one example (none when its answer cannot be tokenised whole)."""
     question = ex.question
     if rng.random() < plan.unaccented_rate:
-        question = fold_accents(question).lower()
+        question = fold_accents(question)
     q = question_ids(tokenizer, question, shape)
     tokens, wins = _windows_with_offsets(tokenizer, ex.text, q, shape)
     if not wins:

@@ -21,17 +21,13 @@ SKIPPED_SOURCES = frozenset({"cloze", "nonsense"})
 out leaves a question no passage comes near."""
 
 
-def _folded(text: str) -> str:
-    return fold_accents(text).lower()
-
-
 def withheld_text(ex: Example, radius: int = 1500, min_chars: int = 300) -> str | None:
     """The text within ``radius`` characters of ``ex``'s first answer, less every sentence that
     holds one of its answers; ``None`` when less than ``min_chars`` is left, or when the answer
     is still there (in a sentence the splitter did not cut)."""
     if not ex.answers:
         return None
-    golds = {g for a, b in ex.answers if (g := _folded(ex.text[a:b]).strip())}
+    golds = {g for a, b in ex.answers if (g := fold_accents(ex.text[a:b]).strip())}
     if not golds:
         return None
     first = min(a for a, _ in ex.answers)
@@ -41,7 +37,7 @@ def withheld_text(ex: Example, radius: int = 1500, min_chars: int = 300) -> str 
     for s, e in sentence_spans(ex.text):
         if e <= lo or s >= hi:
             continue
-        folded = _folded(ex.text[s:e])
+        folded = fold_accents(ex.text[s:e])
         if any(g in folded for g in golds):
             continue
         if last_end is not None:
@@ -49,7 +45,7 @@ def withheld_text(ex: Example, radius: int = 1500, min_chars: int = 300) -> str 
         parts.append(ex.text[s:e])
         last_end = e
     out = "".join(parts)
-    if len(out) < min_chars or any(g in _folded(out) for g in golds):
+    if len(out) < min_chars or any(g in fold_accents(out) for g in golds):
         return None
     return out
 
