@@ -403,3 +403,23 @@ def test_withheld_questions_lose_every_sentence_with_the_answer(tokenizer: Token
     assert not group.answerable and all(not w.starts for w in group.windows)
     short = Example("s", "?", "Ông A chủ trì. Hội nghị.", ((4, 5),), "party_org")
     assert withheld_text(short) is None and withheld_examples([short], 3, seed=0) == []
+
+
+def test_calibration_reads_the_right_article_without_the_answer() -> None:
+    from ttqa.reading.base import Passage
+    from ttqa.training.calibrate import fact_withheld
+    from ttqa.training.withheld import withheld_document
+
+    start = ARTICLE.index("6.666 biên chế")
+    doc = withheld_document(ARTICLE, ["6.666 bien che"])  # answers are matched accents folded
+    assert doc is not None and "6.666" not in doc.text and "biên chế" in doc.text
+    for s, e, at in doc.kept:  # every kept sentence is the article's own, word for word
+        assert doc.text[doc.offset(s) : doc.offset(s) + e - s] == ARTICLE[s:e] and doc.offset(s) == at
+    around = Passage("own", ARTICLE, max(0, start - 300), min(len(ARTICLE), start + 300), 0.9)
+    other = Passage("other", "Tỉnh Hà Tĩnh sắp xếp 12 đơn vị sự nghiệp công lập.", 0, 50, 0.5)
+    cut = fact_withheld([around, other], ["own"], ["6.666 biên chế"])
+    assert cut is not None and cut[1] == other and cut[0].doc_id == "own" and cut[0].score == 0.9
+    assert "6.666" not in cut[0].text and cut[0].document == doc.text and len(cut[0].text) >= 40
+    # nothing to withhold: no passage of the article read, or an answer the article does not hold
+    assert fact_withheld([other], ["own"], ["6.666 biên chế"]) is None
+    assert fact_withheld([around], ["own"], ["không có trong bài"]) is None

@@ -1,19 +1,21 @@
 """Fit the answer confidence and the abstention threshold on held-in questions.
 
 ``python -m ttqa.training.calibrate --index DIR`` (DIR: an index of the 606 domain articles)
-reads the domain questions that training kept out (:func:`ttqa.training.data.held_out`) twice:
-as asked, where a right answer (F1 >= 0.5) is the positive class, and with their own article
-withheld from retrieval, where every answer is wrong (near misses: the same kind of article
-without the fact). A logistic model over :func:`ttqa.answering.confidence.evidence` is fitted to
-them, its L2 strength chosen by 5-fold cross-validation over the questions (:func:`choose_l2`).
+reads the domain questions that training kept out (:func:`ttqa.training.data.held_out`) three
+times: as asked, where a right answer (F1 >= 0.5) is the positive class; with their own article
+withheld from retrieval; and with the sentences that hold their answer taken out of their
+article (:func:`fact_withheld`). Every answer of the last two is wrong: they are the near misses
+users meet, the same kind of article without the fact, and the right article without it. A
+logistic model over :func:`ttqa.answering.confidence.evidence` is fitted to them, its L2
+strength chosen by 5-fold cross-validation over the questions (:func:`choose_l2`).
 Its output is the probability that the answer is right, so answering pays when
 ``p - cost * (1 - p) > 0``: the threshold is ``cost / (1 + cost)``, where ``--cost`` is what a
 wrong answer costs, a right one gaining 1 and an abstention 0 (default 0.5: every answer shows
 the passage it comes from, so a wrong one is seen at a glance, while a withheld right one costs
 the whole search).
-The withheld rows are weighed so that unanswerable questions make ``--unanswerable-share``
-of all (a product assumption: a quarter of what users ask is not in the articles). The
-evaluation sets (seed, domain, XQuAD-vi) are never read.
+The withheld rows are weighed so that unanswerable questions make ``--unanswerable-share`` of
+all, half of each kind (a product assumption: a quarter of what users ask is not in the
+articles). The evaluation sets (seed, domain, XQuAD-vi) are never read.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import argparse
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -30,36 +34,73 @@ from ttqa.answering.confidence import FEATURES, Calibration, evidence
 from ttqa.evaluation.datasets import EvalQuestion, load_jsonl
 from ttqa.evaluation.metrics import auroc, token_f1
 from ttqa.qa import QA
+from ttqa.reading.base import Passage
 from ttqa.training.data import held_out
 from ttqa.training.examples import refuse_evaluation_sets
+from ttqa.training.withheld import WithheldDocument, withheld_document
 
 logger = logging.getLogger(__name__)
 
 
+Kind = Literal["asked", "article", "fact"]
+KINDS: tuple[Kind, ...] = ("asked", "article", "fact")
+"""How a question is read: as asked; with its article withheld from retrieval; with the
+sentences holding its answer withheld from its article."""
+MIN_PASSAGE = 40
+"""Characters a passage must keep, its answer's sentences taken out, to be read."""
+
+
+def fact_withheld(
+    passages: Sequence[Passage], doc_ids: Sequence[str], answers: Sequence[str]
+) -> list[Passage] | None:
+    """``passages`` with the answer's sentences taken out of the articles ``doc_ids``
+    (:func:`~ttqa.training.withheld.withheld_document`; a passage left with less than
+    :data:`MIN_PASSAGE` characters is dropped); ``None`` when none of them held the answer."""
+    cut: dict[str, WithheldDocument | None] = {}
+    out: list[Passage] = []
+    for p in passages:
+        if p.doc_id not in doc_ids:
+            out.append(p)
+            continue
+        if p.doc_id not in cut:
+            cut[p.doc_id] = withheld_document(p.document, answers)
+        doc = cut[p.doc_id]
+        if doc is None:
+            return None
+        start, end = doc.offset(p.start), doc.offset(p.end)
+        if end - start >= MIN_PASSAGE:
+            out.append(replace(p, document=doc.text, start=start, end=end))
+    return out if cut else None
+
+
 def rows(
     qa: QA, questions: Sequence[EvalQuestion], *, k: int = 8
-) -> tuple[list[dict[str, float]], list[int], list[bool], list[int]]:
-    """Features, labels (1: a right answer), whether the article was withheld and the index of
-    the question in ``questions``, for each question as asked and with its article withheld
-    (a reading without a span gives no row)."""
+) -> tuple[list[dict[str, float]], list[int], list[Kind], list[int]]:
+    """Features, labels (1: a right answer), how the question was read (:data:`KINDS`) and the
+    index of the question in ``questions``, for each question read each way (a reading without
+    a span gives no row)."""
     answerer = qa.answerer
     feats: list[dict[str, float]] = []
     labels: list[int] = []
-    withheld_rows: list[bool] = []
+    kinds: list[Kind] = []
     question_of: list[int] = []
     for n, q in enumerate(questions):
         found = qa.retriever.retrieve(q.question, k=k * 3)
-        for withheld in (False, True):
-            hits = [h for h in found.hits if not (withheld and h.doc_id in q.doc_ids)][:k]
-            passages = answerer.passages(hits)
+        for kind in KINDS:
+            hits = [h for h in found.hits if not (kind == "article" and h.doc_id in q.doc_ids)][:k]
+            passages: list[Passage] | None = answerer.passages(hits)
+            if kind == "fact":
+                passages = fact_withheld(passages or [], q.doc_ids, q.answers)
+            if not passages:
+                continue
             reading = answerer.reader.read(found.reading, passages, top=10)
             if reading.best is None or reading.source != "span":
                 continue
             feats.append(evidence(reading, passages, found.reading))
-            labels.append(int(not withheld and token_f1(reading.best.text, q.answers) >= 0.5))
-            withheld_rows.append(withheld)
+            labels.append(int(kind == "asked" and token_f1(reading.best.text, q.answers) >= 0.5))
+            kinds.append(kind)
             question_of.append(n)
-    return feats, labels, withheld_rows, question_of
+    return feats, labels, kinds, question_of
 
 
 def fit(
@@ -166,11 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     refuse_evaluation_sets(args.questions)
     questions = [q for q in load_jsonl(args.questions) if q.doc_ids and held_out(q.doc_ids[0])]
     qa = QA.load(args.index)
-    feats, labels, withheld, groups = rows(qa, questions)
+    feats, labels, kinds, groups = rows(qa, questions)
     share = args.unanswerable_share
-    asked, held = withheld.count(False), withheld.count(True)
-    w_held = share / (1 - share) * asked / max(1, held)
-    sample = [w_held if h else 1.0 for h in withheld]
+    asked = kinds.count("asked")
+    held = {kind: share / (1 - share) * asked / (2 * max(1, kinds.count(kind))) for kind in KINDS[1:]}
+    sample = [held.get(kind, 1.0) for kind in kinds]
     l2, cv_loss = choose_l2(feats, labels, sample, groups)
     weights = fit(feats, labels, sample, l2=l2)
     cal = Calibration(weights=weights)
@@ -181,9 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "questions": (
             f"{len(questions)} held-out questions of {args.questions.name}, "
-            "as asked and with their article withheld"
+            "as asked, with their article withheld and with their answer's sentences withheld"
         ),
         "n": len(labels),
+        "rows": {kind: kinds.count(kind) for kind in KINDS},
         "right": int(sum(labels)),
         "auroc": round(auroc(pos, neg) or 0.5, 4),
         "cost_wrong_answer": args.cost,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ttqa.reading.sentences import sentence_spans
 from ttqa.text.normalize import fold_accents
@@ -21,33 +22,74 @@ SKIPPED_SOURCES = frozenset({"cloze", "nonsense"})
 out leaves a question no passage comes near."""
 
 
+def _golds(text: str, answers: Sequence[tuple[int, int]]) -> set[str]:
+    return {g for a, b in answers if (g := fold_accents(text[a:b]).strip())}
+
+
+def _without(text: str, golds: set[str], lo: int, hi: int) -> tuple[str, list[tuple[int, int, int]]]:
+    """``text[lo:hi]``'s sentences less those holding one of ``golds`` (folded), joined by a
+    space or, where the text had one between them, a line break; with each kept sentence's
+    ``(start, end, start in the result)``."""
+    parts: list[str] = []
+    kept: list[tuple[int, int, int]] = []
+    size = 0
+    last_end: int | None = None
+    for s, e in sentence_spans(text):
+        if e <= lo or s >= hi:
+            continue
+        if any(g in fold_accents(text[s:e]) for g in golds):
+            continue
+        if last_end is not None:
+            parts.append("\n" if "\n" in text[last_end:s] else " ")
+            size += 1
+        parts.append(text[s:e])
+        kept.append((s, e, size))
+        size += e - s
+        last_end = e
+    return "".join(parts), kept
+
+
 def withheld_text(ex: Example, radius: int = 1500, min_chars: int = 300) -> str | None:
     """The text within ``radius`` characters of ``ex``'s first answer, less every sentence that
     holds one of its answers; ``None`` when less than ``min_chars`` is left, or when the answer
     is still there (in a sentence the splitter did not cut)."""
-    if not ex.answers:
-        return None
-    golds = {g for a, b in ex.answers if (g := fold_accents(ex.text[a:b]).strip())}
+    golds = _golds(ex.text, ex.answers)
     if not golds:
         return None
     first = min(a for a, _ in ex.answers)
-    lo, hi = first - radius, first + radius
-    parts: list[str] = []
-    last_end: int | None = None
-    for s, e in sentence_spans(ex.text):
-        if e <= lo or s >= hi:
-            continue
-        folded = fold_accents(ex.text[s:e])
-        if any(g in folded for g in golds):
-            continue
-        if last_end is not None:
-            parts.append("\n" if "\n" in ex.text[last_end:s] else " ")
-        parts.append(ex.text[s:e])
-        last_end = e
-    out = "".join(parts)
+    out, _ = _without(ex.text, golds, first - radius, first + radius)
     if len(out) < min_chars or any(g in fold_accents(out) for g in golds):
         return None
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class WithheldDocument:
+    """A document less every sentence holding an answer, and where its old offsets went."""
+
+    text: str
+    kept: tuple[tuple[int, int, int], ...]
+    """Each kept sentence's ``(start, end)`` in the old text and its start in :attr:`text`."""
+
+    def offset(self, old: int) -> int:
+        """Where old offset ``old`` is in :attr:`text`: the same character inside a kept
+        sentence, else the start of the next kept one (the end of the text after the last)."""
+        for s, e, at in self.kept:
+            if old < e:
+                return at + max(0, old - s)
+        return len(self.text)
+
+
+def withheld_document(text: str, answers: Sequence[str]) -> WithheldDocument | None:
+    """``text`` less every sentence holding one of ``answers`` (accents and case folded);
+    ``None`` when no sentence holds one, or an answer is still there."""
+    golds = {g for a in answers if (g := fold_accents(a).strip())}
+    if not golds:
+        return None
+    out, kept = _without(text, golds, 0, len(text))
+    if len(kept) == len(sentence_spans(text)) or any(g in fold_accents(out) for g in golds):
+        return None
+    return WithheldDocument(out, tuple(kept))
 
 
 def withheld_examples(examples: Sequence[Example], n: int, seed: int) -> list[Example]:
