@@ -55,7 +55,8 @@ def fact_withheld(
 ) -> list[Passage] | None:
     """``passages`` with the answer's sentences taken out of the articles ``doc_ids``
     (:func:`~ttqa.training.withheld.withheld_document`; a passage left with less than
-    :data:`MIN_PASSAGE` characters is dropped); ``None`` when none of them held the answer."""
+    :data:`MIN_PASSAGE` characters is dropped); ``None`` when no passage of theirs is among
+    ``passages``, or when one of them does not hold the answer (nothing to take out)."""
     cut: dict[str, WithheldDocument | None] = {}
     out: list[Passage] = []
     for p in passages:
