@@ -89,9 +89,9 @@ def rows(
         found = qa.retriever.retrieve(q.question, k=k * 3)
         for kind in KINDS:
             hits = [h for h in found.hits if not (kind == "article" and h.doc_id in q.doc_ids)][:k]
-            passages: list[Passage] | None = answerer.passages(hits)
+            passages = answerer.passages(hits)
             if kind == "fact":
-                passages = fact_withheld(passages or [], q.doc_ids, q.answers)
+                passages = fact_withheld(passages, q.doc_ids, q.answers) or []
             if not passages:
                 continue
             reading = answerer.reader.read(found.reading, passages, top=10)
@@ -211,7 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     feats, labels, kinds, groups = rows(qa, questions)
     share = args.unanswerable_share
     asked = kinds.count("asked")
-    held = {kind: share / (1 - share) * asked / (2 * max(1, kinds.count(kind))) for kind in KINDS[1:]}
+    unanswerable = KINDS[1:]
+    held = {
+        kind: share / (1 - share) * asked / (len(unanswerable) * max(1, kinds.count(kind)))
+        for kind in unanswerable
+    }
     sample = [held.get(kind, 1.0) for kind in kinds]
     l2, cv_loss = choose_l2(feats, labels, sample, groups)
     weights = fit(feats, labels, sample, l2=l2)

@@ -9,7 +9,7 @@ the answer, with every sentence that holds the answer (accents and case folded) 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ttqa.reading.sentences import sentence_spans
@@ -22,8 +22,9 @@ SKIPPED_SOURCES = frozenset({"cloze", "nonsense"})
 out leaves a question no passage comes near."""
 
 
-def _golds(text: str, answers: Sequence[tuple[int, int]]) -> set[str]:
-    return {g for a, b in answers if (g := fold_accents(text[a:b]).strip())}
+def _golds(answers: Iterable[str]) -> set[str]:
+    """The answers accents and case folded, the empty ones left out."""
+    return {g for a in answers if (g := fold_accents(a).strip())}
 
 
 def _without(text: str, golds: set[str], lo: int, hi: int) -> tuple[str, list[tuple[int, int, int]]]:
@@ -53,7 +54,7 @@ def withheld_text(ex: Example, radius: int = 1500, min_chars: int = 300) -> str 
     """The text within ``radius`` characters of ``ex``'s first answer, less every sentence that
     holds one of its answers; ``None`` when less than ``min_chars`` is left, or when the answer
     is still there (in a sentence the splitter did not cut)."""
-    golds = _golds(ex.text, ex.answers)
+    golds = _golds(ex.text[a:b] for a, b in ex.answers)
     if not golds:
         return None
     first = min(a for a, _ in ex.answers)
@@ -83,7 +84,7 @@ class WithheldDocument:
 def withheld_document(text: str, answers: Sequence[str]) -> WithheldDocument | None:
     """``text`` less every sentence holding one of ``answers`` (accents and case folded);
     ``None`` when no sentence holds one, or an answer is still there."""
-    golds = {g for a in answers if (g := fold_accents(a).strip())}
+    golds = _golds(answers)
     if not golds:
         return None
     out, kept = _without(text, golds, 0, len(text))
