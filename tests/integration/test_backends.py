@@ -258,13 +258,13 @@ def test_two_replicas_share_one_index(milvus_qa: QA) -> None:
 def test_domain_slice_written_through_the_contract(
     milvus_server: MilvusServer, model_cache: Path, tmp_path: Path
 ) -> None:
-    """Gold articles of 40 domain questions and 40 others: written to Milvus with ``write()``
+    """Gold articles of 40 domain questions and 12 others: written to Milvus with ``write()``
     (the local index's vectors), then the same top 5 and the same Hit@5."""
     from ttqa.ingest.loader import load_documents
 
     wanted = {d for q in DOMAIN[:40] for d in q["doc_ids"]}
     docs = [d for d in load_documents([PARTY_ORG]) if d.doc_id in wanted]
-    others = [d for d in load_documents([PARTY_ORG]) if d.doc_id not in wanted][:40]
+    others = [d for d in load_documents([PARTY_ORG]) if d.doc_id not in wanted][:12]
     qa_local = _build_local(tmp_path / "d", [*docs, *others])
     backend = MilvusBackend.connect(_settings(milvus_server, "domain"))
     backend.create(qa_local.manifest.model_copy(update={"backend": "milvus"}))
