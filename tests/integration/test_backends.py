@@ -263,8 +263,9 @@ def test_domain_slice_written_through_the_contract(
     from ttqa.ingest.loader import load_documents
 
     wanted = {d for q in DOMAIN[:40] for d in q["doc_ids"]}
-    docs = [d for d in load_documents([PARTY_ORG]) if d.doc_id in wanted]
-    others = [d for d in load_documents([PARTY_ORG]) if d.doc_id not in wanted][:12]
+    articles = list(load_documents([PARTY_ORG]))
+    docs = [d for d in articles if d.doc_id in wanted]
+    others = [d for d in articles if d.doc_id not in wanted][:12]
     qa_local = _build_local(tmp_path / "d", [*docs, *others])
     backend = MilvusBackend.connect(_settings(milvus_server, "domain"))
     backend.create(qa_local.manifest.model_copy(update={"backend": "milvus"}))
