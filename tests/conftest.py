@@ -13,7 +13,7 @@ import pytest
 
 if TYPE_CHECKING:
     from milvus_server import MilvusServer
-    from ttqa import QA
+    from ttqa import QA, Answer
     from ttqa.index.local.backend import LocalBackend
     from ttqa.index.milvus.backend import MilvusBackend
 
@@ -74,6 +74,15 @@ def seed_qa(model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> QA:
     from ttqa import QA
 
     return QA.build([CORPUS], tmp_path_factory.mktemp("seed-index"))
+
+
+@pytest.fixture(scope="session")
+def seed_answers(seed_qa: QA) -> dict[str, Answer]:
+    """``seed_qa.ask`` of every question of ``evals/seed.jsonl`` (hybrid, default k), asked once
+    for the tests that read them all."""
+    from ttqa.evaluation.datasets import load_jsonl
+
+    return {q.question: seed_qa.ask(q.question) for q in load_jsonl(EVALS / "seed.jsonl")}
 
 
 @pytest.fixture(scope="module")
