@@ -184,7 +184,7 @@ def train(
             sched.load_state_dict(state["sched"])
             step, losses = int(state["step"]), list(state["losses"])
             resumed_from = step
-            torch.set_rng_state(state["torch_rng"])
+            torch.set_rng_state(state["torch_rng"].cpu())  # map_location moved it to the device
             logger.info("resuming from step %d of %d", step, total)
         else:
             logger.warning("checkpoint in %s was written with other settings; starting afresh", work_dir)
