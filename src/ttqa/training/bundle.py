@@ -98,11 +98,9 @@ def write_bundle(work_dir: Path, out: Path, *, base_dir: Path, bin_path: Path) -
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    trimmed = tmp / "trimmed.bin"
-    kept = trim_word_rows(bin_path, ids, trimmed)
-    with trimmed.open("rb") as src, gzip.open(tmp / BASE_FILE, "wb", compresslevel=6) as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
-    trimmed.unlink()
+    trimmed, kept = trim_word_rows(bin_path, ids)
+    with gzip.open(tmp / BASE_FILE, "wb", compresslevel=6) as dst:
+        dst.write(trimmed)
     shutil.copy2(examples_path, tmp / EXAMPLES_FILE)
     meta: dict[str, object] = {
         "format": FORMAT,
