@@ -521,3 +521,52 @@ def test_calibration_reads_the_right_article_without_the_answer() -> None:
     # nothing to withhold: no passage of the article read, or an answer the article does not hold
     assert fact_withheld([other], ["own"], ["6.666 biên chế"]) is None
     assert fact_withheld([around], ["own"], ["không có trong bài"]) is None
+
+
+def test_swapped_questions_ask_about_a_name_or_number_their_article_lacks() -> None:
+    from ttqa.text.terms import key_term_spans, key_terms, missing_share
+    from ttqa.training.swapped import swap_pool, swapped_question, term_kind
+
+    questions = [json.loads(line)["question"] for line in (EVALS / "party_org_train.jsonl").open()]
+    pool = swap_pool(questions)
+    assert all(pool[kind] for kind in ("number", "name"))
+    assert all(term_kind(t) == kind for kind, terms in pool.items() for t in terms)
+    asked = "Giai đoạn 2015 – 2018, Nghệ An đã giảm được 6.666 biên chế theo Nghị quyết 39 của Bộ Chính trị?"
+    assert missing_share(key_terms(asked), ARTICLE) == 0.0
+    rng = random.Random(0)
+    made = {swapped_question(asked, ARTICLE, pool, rng) for _ in range(20)}
+    assert None not in made and len(made) > 5
+    spans = key_term_spans(asked)
+    for q in made:
+        assert q is not None and missing_share(key_terms(q), ARTICLE) > 0
+        # one term replaced by one of the same kind, the rest of the question as asked
+        assert any(
+            q == asked[:s] + t + asked[e:] and term_kind(t) == term_kind(asked[s:e])
+            for s, e in spans
+            for t in pool["number"] + pool["name"]
+        ), q
+    # a question with no name or number to swap, or nothing left to swap in
+    assert swapped_question("Ai chủ trì hội nghị?", ARTICLE, pool, rng) is None
+    assert swapped_question(asked, ARTICLE, {"number": ["39", "6.666"], "name": ["Nghệ An"]}, rng) is None
+
+
+def test_confidence_weighs_the_question_names_and_needs_its_words() -> None:
+    from ttqa.answering.confidence import Calibration, evidence
+    from ttqa.reading.base import Passage, Reading, SpanCandidate
+
+    start = ARTICLE.index("6.666 biên chế")
+    passage = Passage("own", ARTICLE, max(0, start - 300), min(len(ARTICLE), start + 300), 1.0)
+    span = SpanCandidate("own", start, start + 5, ARTICLE[start : start + 5], 6.0, 0, start - 40, start + 30)
+    reading = Reading([span], 1.0, 1)
+
+    asked = evidence(reading, [passage], "Nghệ An giảm được bao nhiêu biên chế?")
+    near_miss = evidence(reading, [passage], "Tỉnh Hà Tĩnh giảm được bao nhiêu biên chế?")
+    typed_plain = evidence(reading, [passage], "nghe an giam duoc bao nhieu bien che")
+    assert asked["missing"] == 0.0 and typed_plain["missing"] == 0.0 and near_miss["missing"] == 1.0
+    assert asked["support"] > 0.5 and near_miss["support"] > 0.5  # most of its words are there
+
+    cal = Calibration.bundled()
+    assert cal.weights["missing"] < 0  # fitted: a name the article lacks makes an answer less sure
+    assert cal.confidence(near_miss) < cal.confidence(asked)
+    nonsense = evidence(reading, [passage], "x" * 1000)
+    assert nonsense["support"] == 0.0 and cal.confidence(nonsense) == 0.0

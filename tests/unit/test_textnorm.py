@@ -58,3 +58,34 @@ def test_normalisation_never_fails_and_is_stable(text: str) -> None:
     assert tokenize(once) == tokenize(unicodedata.normalize("NFD", text))
     assert fold_accents(fold_accents(text)) == fold_accents(text)
     assert all(tok for tok in tokenize(text))
+    from ttqa.text.terms import key_term_spans, key_terms, missing_share
+
+    spans = key_term_spans(once)
+    assert spans == sorted(spans) and all(0 <= s < e <= len(once) and once[s:e].strip() for s, e in spans)
+    assert missing_share(key_terms(text), text) == 0.0  # a text holds its own names and numbers
+
+
+def test_key_terms_are_the_question_names_and_numbers() -> None:
+    from ttqa.text.terms import key_term_spans, key_terms, missing_share
+
+    q = "Từ 2015 – 2018, tỉnh Hà Tĩnh giảm được bao nhiêu biên chế theo Nghị định 108?"
+    assert [q[s:e] for s, e in key_term_spans(q)] == ["Hà Tĩnh", "Nghị", "108"]
+    # dates and years are not asked about but date the question: they are no key terms
+    dated = "Chiều 15/5/2017, tháng 6/2017, năm 2017 và giai đoạn 2010-2015, ai nói gì?"
+    assert key_term_spans(dated) == []
+    # the first word is capitalised as any sentence is; adjacent capitalised words are one name
+    q2 = "Đồng chí Đàm Hữu Khanh giữ chức vụ gì ở Huyện ủy Vĩnh Tường?"
+    assert [q2[s:e] for s, e in key_term_spans(q2)] == ["Đàm Hữu Khanh", "Huyện", "Vĩnh Tường"]
+    # keys fold tone placement and the normal form; typed without accents, they fold accents
+    assert key_terms(unicodedata.normalize("NFD", "Ông Hoà nói ở Thanh Hoá")) == key_terms(
+        "Ông Hòa nói ở Thanh Hóa"
+    )
+    assert key_terms("nam 2017 ai lam bi thu huyen uy Chu Se, giam 6.666") == ["chu se", "6.666"]
+    assert key_terms("ai chu tri hoi nghi?") == [] and key_terms("") == []
+
+    article = "Giai đoạn 2015 – 2018, Nghệ An đã giảm được 6.666 biên chế theo Nghị định 108."
+    assert missing_share(key_terms(q), article) == 1 / 3  # Hà Tĩnh is not there
+    assert missing_share(key_terms("Nghệ An giảm 6.666 biên chế từ 2015?"), article) == 0.0
+    assert missing_share(key_terms("Nghệ An giảm 6.667 biên chế?"), article) == 0.5
+    assert missing_share(key_terms("nghe an giam 6.666 bien che"), article, accents=False) == 0.0
+    assert missing_share([], article) == 0.0

@@ -11,7 +11,10 @@ Features of a :class:`~ttqa.reading.base.Reading` (all from the reader and the r
 * ``first``: 1.0 when the span is in the best retrieved article;
 * ``support`` and ``support_sentence``: the share of the question's syllables (accents folded)
   found in the span's passage and in its sentence: the reader always finds some span, and a
-  question whose words the passage does not hold is a near miss or no question at all.
+  question whose words the passage does not hold is a near miss or no question at all;
+* ``missing``: 1.0 when a name or number of the question (:func:`~ttqa.text.terms.key_terms`)
+  is nowhere in the span's article: an article about another province, person or decree than the
+  one asked about shares most of the question's words but not those.
 
 The weights and the abstention threshold are fitted by ``python -m ttqa.training.calibrate``
 on held-in questions and shipped in ``confidence.json``.
@@ -25,10 +28,22 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from ttqa.reading.base import Passage, Reading
-from ttqa.text.normalize import tokenize_folded
+from ttqa.text.normalize import has_diacritics, tokenize_folded
+from ttqa.text.terms import key_terms, missing_share
 
 CALIBRATION_FILE = "confidence.json"
-FEATURES = ("gap", "span", "null", "margin", "agree", "passage", "first", "support", "support_sentence")
+FEATURES = (
+    "gap",
+    "span",
+    "null",
+    "margin",
+    "agree",
+    "passage",
+    "first",
+    "support",
+    "support_sentence",
+    "missing",
+)
 
 
 def _share(words: set[str], text: str) -> float:
@@ -65,6 +80,11 @@ def evidence(
         "support_sentence": _share(words, passage.document[best.sentence_start : best.sentence_end])
         if passage
         else 0.0,
+        "missing": float(
+            missing_share(key_terms(question), passage.document, accents=has_diacritics(question)) > 0
+        )
+        if passage
+        else 0.0,
     }
 
 
@@ -77,6 +97,11 @@ class Calibration:
     meta: dict[str, object] = field(default_factory=dict)
 
     def confidence(self, features: dict[str, float]) -> float:
+        """The probability that the answer is right; 0 when its passage holds none of the
+        question's words (``support`` 0: no evidence at all, as for a string that asks nothing;
+        no held-in question, answerable or not, reads so)."""
+        if features.get("support") == 0.0:
+            return 0.0
         z = self.weights.get("bias", 0.0) + sum(self.weights.get(k, 0.0) * v for k, v in features.items())
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 

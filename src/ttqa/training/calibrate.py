@@ -1,11 +1,13 @@
 """Fit the answer confidence and the abstention threshold on held-in questions.
 
 ``python -m ttqa.training.calibrate --index DIR`` (DIR: an index of the 606 domain articles)
-reads the domain questions that training kept out (:func:`ttqa.training.data.held_out`) three
+reads the domain questions that training kept out (:func:`ttqa.training.data.held_out`) four
 times: as asked, where a right answer (F1 >= 0.5) is the positive class; with their own article
-withheld from retrieval; and with the sentences that hold their answer taken out of their
-article (:func:`fact_withheld`). Every answer of the last two is wrong: they are the near misses
-users meet, the same kind of article without the fact, and the right article without it. A
+withheld from retrieval; with the sentences that hold their answer taken out of their article
+(:func:`fact_withheld`); and with one of their names or numbers swapped for one their article
+lacks (:func:`~ttqa.training.swapped.swapped_question`). Every answer of the last three is wrong:
+they are the near misses users meet, the same kind of article without the fact, the right
+article without it, and a question about another place or person than the articles tell of. A
 logistic model over :func:`ttqa.answering.confidence.evidence` is fitted to them, its L2
 strength chosen by 5-fold cross-validation over the questions (:func:`choose_l2`).
 Its output is the probability that the answer is right, so answering pays when
@@ -13,8 +15,8 @@ Its output is the probability that the answer is right, so answering pays when
 wrong answer costs, a right one gaining 1 and an abstention 0 (default 0.5: every answer shows
 the passage it comes from, so a wrong one is seen at a glance, while a withheld right one costs
 the whole search).
-The withheld rows are weighed so that unanswerable questions make ``--unanswerable-share`` of
-all, half of each kind (a product assumption: a quarter of what users ask is not in the
+The unanswerable rows are weighed so that unanswerable questions make ``--unanswerable-share``
+of all, a third of each kind (a product assumption: a quarter of what users ask is not in the
 articles). The evaluation sets (seed, domain, XQuAD-vi) are never read.
 """
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import random
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -37,15 +40,17 @@ from ttqa.qa import QA
 from ttqa.reading.base import Passage
 from ttqa.training.data import held_out
 from ttqa.training.examples import refuse_evaluation_sets
+from ttqa.training.swapped import swap_pool, swapped_question
 from ttqa.training.withheld import WithheldDocument, withheld_document
 
 logger = logging.getLogger(__name__)
 
 
-Kind = Literal["asked", "article", "fact"]
-KINDS: tuple[Kind, ...] = ("asked", "article", "fact")
+Kind = Literal["asked", "article", "fact", "swap"]
+KINDS: tuple[Kind, ...] = ("asked", "article", "fact", "swap")
 """How a question is read: as asked; with its article withheld from retrieval; with the
-sentences holding its answer withheld from its article."""
+sentences holding its answer withheld from its article; with one of its names or numbers
+swapped for one its article lacks (:func:`~ttqa.training.swapped.swapped_question`)."""
 MIN_PASSAGE = 40
 """Characters a passage must keep, its answer's sentences taken out, to be read."""
 
@@ -75,29 +80,41 @@ def fact_withheld(
 
 
 def rows(
-    qa: QA, questions: Sequence[EvalQuestion], *, k: int = 8
+    qa: QA, questions: Sequence[EvalQuestion], *, k: int = 8, seed: int = 0
 ) -> tuple[list[dict[str, float]], list[int], list[Kind], list[int]]:
     """Features, labels (1: a right answer), how the question was read (:data:`KINDS`) and the
     index of the question in ``questions``, for each question read each way (a reading without
     a span gives no row)."""
     answerer = qa.answerer
+    pool = swap_pool(q.question for q in questions)
+    rng = random.Random(seed)
     feats: list[dict[str, float]] = []
     labels: list[int] = []
     kinds: list[Kind] = []
     question_of: list[int] = []
     for n, q in enumerate(questions):
         found = qa.retriever.retrieve(q.question, k=k * 3)
+        article = ""
         for kind in KINDS:
-            hits = [h for h in found.hits if not (kind == "article" and h.doc_id in q.doc_ids)][:k]
+            asked, question = found, found.reading
+            if kind == "swap":
+                other = swapped_question(q.question, article, pool, rng)
+                if other is None:
+                    continue
+                asked = qa.retriever.retrieve(other, k=k)
+                question = asked.reading
+            hits = [h for h in asked.hits if not (kind == "article" and h.doc_id in q.doc_ids)][:k]
             passages = answerer.passages(hits)
+            if kind == "asked":
+                article = next((p.document for p in passages if p.doc_id in q.doc_ids), "")
             if kind == "fact":
                 passages = fact_withheld(passages, q.doc_ids, q.answers) or []
             if not passages:
                 continue
-            reading = answerer.reader.read(found.reading, passages, top=10)
+            reading = answerer.reader.read(question, passages, top=10)
             if reading.best is None or reading.source != "span":
                 continue
-            feats.append(evidence(reading, passages, found.reading))
+            feats.append(evidence(reading, passages, question))
             labels.append(int(kind == "asked" and token_f1(reading.best.text, q.answers) >= 0.5))
             kinds.append(kind)
             question_of.append(n)
@@ -227,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "questions": (
             f"{len(questions)} held-out questions of {args.questions.name}, "
-            "as asked, with their article withheld and with their answer's sentences withheld"
+            "as asked, with their article withheld, with their answer's sentences withheld, "
+            "and with a name or number swapped"
         ),
         "n": len(labels),
         "rows": {kind: kinds.count(kind) for kind in KINDS},
