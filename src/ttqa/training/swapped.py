@@ -11,7 +11,7 @@ questions, that the question's article does not hold.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Literal
 
 from ttqa.text.normalize import nfc
@@ -47,12 +47,8 @@ def swapped_question(
     the same kind that neither the question nor ``article`` holds; ``None`` when none can be."""
     text = nfc(question)
     held = f" {term_key(article)} {term_key(text)} "
-    spans: Sequence[tuple[int, int]] = [
-        (s, e) for s, e in key_term_spans(text) if term_kind(text[s:e]) is not None
-    ]
-    for s, e in rng.sample(list(spans), len(spans)):
-        kind = term_kind(text[s:e])
-        assert kind is not None
+    spans = [(s, e, kind) for s, e in key_term_spans(text) if (kind := term_kind(text[s:e])) is not None]
+    for s, e, kind in rng.sample(spans, len(spans)):
         options = [t for t in pool[kind] if f" {term_key(t)} " not in held]
         if options:
             return text[:s] + rng.choice(options) + text[e:]
