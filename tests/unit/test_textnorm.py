@@ -89,3 +89,69 @@ def test_key_terms_are_the_question_names_and_numbers() -> None:
     assert missing_share(key_terms("Nghệ An giảm 6.667 biên chế?"), article) == 0.5
     assert missing_share(key_terms("nghe an giam 6.666 bien che"), article, accents=False) == 0.0
     assert missing_share([], article) == 0.0
+
+
+VIETNAMESE = st.text(
+    alphabet=st.sampled_from(
+        list(
+            "aăâeêioôơuưyđdnhgtAĂÂĐÊÔƠƯ áàảãạấầẩẫậếềểễệốồổỗộớờởỡợứừửữựíìỉĩịİ0123456789.,-_/:\n\t–(\u0301\u0323"
+        )
+    )
+    | st.characters(),
+    max_size=80,
+)
+
+
+@given(VIETNAMESE, st.integers(0, 80), st.integers(1, 12), st.booleans())
+def test_holds_finds_a_term_as_folding_the_whole_text_would(
+    text: str, at: int, width: int, accents: bool
+) -> None:
+    from ttqa.text.terms import holds, term_key
+
+    text = nfc(text)
+    whole = f" {term_key(text, accents=accents)} "
+    # a term that the text holds (its own words), one it may hold in part, and a near one
+    words = term_key(text, accents=accents).split()
+    for term in (" ".join(words[at : at + width]), term_key(text[at : at + width], accents=accents)):
+        for t in (term, term + "1", "a" + term.replace(" ", "")):
+            assert holds(text, t, accents=accents) == (f" {t} " in whole), t
+
+
+def test_holds_finds_names_and_numbers_in_long_articles() -> None:
+    from pathlib import Path
+
+    from ttqa.text.terms import FOLDING_BLOCKS, ascii_fold, holds, key_terms, term_key
+
+    article = (Path(__file__).parents[2] / "corpus" / "003_755f0a2fc64bc61b.txt").read_text(encoding="utf-8")
+    long = (article + "\n") * 200  # half a megabyte: its terms are found without folding it all
+    tail = long + "Hội nghị có đồng chí Võ Văn Dũng, Bí thư Tỉnh ủy Hà Tĩnh, dự."
+    for question, accents in (
+        ("Tỉnh Hà Tĩnh và Thanh Hoá giảm 6.666 hay 39 hay 66 biên chế?", True),
+        ("tinh Ha Tinh va Thanh Hoa giam 6.666 hay 39 hay 66 bien che", False),
+    ):
+        for term in key_terms(question):
+            for text in (article, long, tail):
+                assert holds(text, term, accents=accents) == (
+                    f" {term} " in f" {term_key(text, accents=accents)} "
+                )
+        # Hà Tĩnh only in the last line; no Thanh Hoá; 66 only inside 6.666
+        assert [holds(tail, t, accents=accents) for t in key_terms(question)] == [
+            True,
+            False,
+            True,
+            True,
+            False,
+        ]
+        assert not holds(long, key_terms(question)[0], accents=accents)
+    # every character that folds to an ASCII letter or digit is in the blocks searched
+    outside = [
+        cp
+        for cp in range(0x110000)
+        if chr(cp).isalnum()
+        and not any(lo <= cp < hi for lo, hi in FOLDING_BLOCKS)
+        and ascii_fold(chr(cp)) != chr(cp)
+        and ascii_fold(chr(cp)).isascii()
+        and ascii_fold(chr(cp)).isalnum()
+        and len(ascii_fold(chr(cp))) == 1
+    ]
+    assert outside == []
