@@ -550,6 +550,32 @@ def test_swapped_questions_ask_about_a_name_or_number_their_article_lacks() -> N
     assert swapped_question(asked, ARTICLE, {"number": ["39", "6.666"], "name": ["Nghệ An"]}, rng) is None
 
 
+def test_swapped_training_examples_are_unanswerable_near_misses(tokenizer: Tokenizer) -> None:
+    from ttqa.text.terms import key_terms, missing_share
+    from ttqa.training.swapped import swapped_examples
+
+    start = ARTICLE.index("6.666 biên chế")
+    answer = ((start, start + 14),)
+    asked = "Giai đoạn 2015 – 2018, Nghệ An đã giảm được bao nhiêu biên chế theo Nghị quyết 39?"
+    real = Example("x", asked, ARTICLE, answer, "party_org", "a1")
+    text = "Tỉnh Hà Tĩnh giảm 200 biên chế theo Nghị định 108 và Nghị quyết 39, như Nghệ An."
+    other_asked = "Tỉnh Hà Tĩnh giảm được bao nhiêu biên chế theo Nghị định 108?"
+    other = Example("y", other_asked, text, ((18, 21),), "party_org")
+    cloze = Example("z", "Ông Lê Văn Tám giảm bao nhiêu biên chế?", ARTICLE, answer, "cloze")
+    made = swapped_examples([real, other, cloze], 5, seed=1)
+    # only the first can be swapped: the second's text holds every name and number of the
+    # pool, and cloze questions are left out
+    assert [ex.source for ex in made] == ["swapped"] and made[0].group == "swapped:a1"
+    (ex,) = made
+    assert not ex.answerable and ex.question != asked and missing_share(key_terms(ex.question), ARTICLE) > 0
+    assert any(t in ex.question for t in ("Hà Tĩnh", "108")) and "biên chế" in ex.question
+    # the text around the answer, whole sentences of the article, answer included
+    assert ex.text in ARTICLE and "6.666 biên chế" in ex.text and len(ex.text) <= 3000 + 1000
+    (group,) = groups_of(ex, tokenizer, WindowShape(max_tokens=128), GroupPlan(), random.Random(0))
+    assert not group.answerable and all(not w.starts for w in group.windows)
+    assert swapped_examples([real], 0, seed=0) == [] and swapped_examples([cloze], 3, seed=0) == []
+
+
 def test_confidence_weighs_the_question_names_and_needs_its_words() -> None:
     from ttqa.answering.confidence import Calibration, evidence
     from ttqa.reading.base import Passage, Reading, SpanCandidate

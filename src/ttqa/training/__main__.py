@@ -68,6 +68,12 @@ def parser() -> argparse.ArgumentParser:
         help="unanswerable examples: real questions over their text with the answer taken out",
     )
     ap.add_argument(
+        "--swapped",
+        type=int,
+        default=0,
+        help="unanswerable examples: real questions with a name or number their article lacks",
+    )
+    ap.add_argument(
         "--repeat", nargs="*", default=["party_org=3"], help="SOURCE=N: each epoch sees it N times"
     )
     ap.add_argument("--epochs", type=int, default=1)
@@ -126,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         news_who=args.news_who,
         nonsense=args.nonsense,
         withheld=args.withheld,
+        swapped=args.swapped,
         seed=args.seed,
     )
     bundle: Bundle | None = None

@@ -20,6 +20,7 @@ from typing import Literal
 from ttqa.training.cloze import cloze_examples, shingles, syllable_pairs
 from ttqa.training.examples import Example, TrainingDataError, load_squad_like, load_ttqa_questions
 from ttqa.training.nonsense import nonsense_examples
+from ttqa.training.swapped import swapped_examples
 from ttqa.training.withheld import withheld_examples
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,9 @@ class Sources:
     withheld: int = 0
     """Unanswerable examples: a real question over its text with the answer taken out
     (:mod:`ttqa.training.withheld`)."""
+    swapped: int = 0
+    """Unanswerable examples: a real question with a name or number its article lacks
+    (:mod:`ttqa.training.swapped`)."""
     seed: int = 0
     holdout: int = 4
     """One article in ``holdout`` of the domain questions is kept out of training: those
@@ -173,6 +177,10 @@ def _make(sources: Sources) -> list[Example]:
     if sources.withheld > 0:
         got = withheld_examples(out, sources.withheld, sources.seed)
         logger.info("withheld: %d questions", len(got))
+        made += got
+    if sources.swapped > 0:
+        got = swapped_examples(out, sources.swapped, sources.seed)
+        logger.info("swapped: %d questions", len(got))
         made += got
     if sources.nonsense > 0:
         got = nonsense_examples(out, sources.nonsense, sources.seed)

@@ -5,17 +5,21 @@ the same event in another province, the same rule under another number ("Từ 20
 Hà Tĩnh giảm được bao nhiêu biên chế?" where the articles tell of Nghệ An). This module makes such
 questions from answerable ones: one of their names or numbers
 (:func:`~ttqa.text.terms.key_term_spans`) replaced by another of the same kind, taken from other
-questions, that the question's article does not hold.
+questions, that the question's article does not hold. The confidence is fitted on such questions
+(:mod:`ttqa.training.calibrate`) and the reader is trained on them (:func:`swapped_examples`).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
+from ttqa.reading.sentences import sentence_spans
 from ttqa.text.normalize import nfc
 from ttqa.text.terms import key_term_spans, term_key
+from ttqa.training.examples import Example
+from ttqa.training.withheld import DOMAIN_SOURCE, SKIPPED_SOURCES
 
 TermKind = Literal["number", "name"]
 
@@ -53,3 +57,35 @@ def swapped_question(
         if options:
             return text[:s] + rng.choice(options) + text[e:]
     return None
+
+
+def around_answer(ex: Example, radius: int = 1500) -> str:
+    """The whole sentences of ``ex``'s text within ``radius`` characters of its first answer."""
+    first = min(a for a, _ in ex.answers)
+    spans = [(s, e) for s, e in sentence_spans(ex.text) if e > first - radius and s < first + radius]
+    return ex.text[spans[0][0] : spans[-1][1]] if spans else ex.text
+
+
+def swapped_examples(examples: Sequence[Example], n: int, seed: int) -> list[Example]:
+    """Up to ``n`` unanswerable examples: the question of an answerable example with one name or
+    number swapped (:func:`swapped_question`, the pool drawn from the questions of the same
+    source) over the text around its answer (:func:`around_answer`). The domain's own questions
+    come first, then the others in a random order drawn with ``seed``."""
+    pool = [ex for ex in examples if ex.answerable and ex.source not in SKIPPED_SOURCES]
+    if n <= 0 or not pool:
+        return []
+    terms: dict[str, dict[TermKind, list[str]]] = {}
+    for source in dict.fromkeys(ex.source for ex in pool):
+        terms[source] = swap_pool(ex.question for ex in pool if ex.source == source)
+    rng = random.Random(seed)
+    rng.shuffle(pool)
+    pool.sort(key=lambda ex: ex.source != DOMAIN_SOURCE)  # stable: random within each part
+    out: list[Example] = []
+    for ex in pool:
+        if len(out) >= n:
+            break
+        question = swapped_question(ex.question, ex.text, terms[ex.source], rng)
+        if question is not None:
+            group = f"swapped:{ex.group or ex.id}"
+            out.append(Example(f"swapped-{ex.id}", question, around_answer(ex), (), "swapped", group))
+    return out
