@@ -117,6 +117,33 @@ def test_holds_finds_a_term_as_folding_the_whole_text_would(
             assert holds(text, t, accents=accents) == (f" {t} " in whole), t
 
 
+def test_holds_agrees_with_the_whole_key_at_token_bounds() -> None:
+    from ttqa.text.terms import holds, term_key
+
+    cases = [  # (text, words of the term, whether the text holds them)
+        ("Tỉnh Hà.5 đơn vị", "Hà", True),  # a word before a number's separator
+        ("Tỉnh Hà.5 đơn vị", "5", True),
+        ("Tỉnh Hà.5.6", "5", False),  # inside the number 5.6
+        ("6.666biên chế", "biên chế", True),  # a word right after a number
+        ("16.666 biên chế", "6.666", False),
+        ("giảm 6.666, còn 39", "39", True),
+        ("İstanbul và Hà Nội", "stanbul", True),  # "İ" lower-cases to "i" and a mark
+        ("Thanh Hoá, Thanh Hóa", "Thanh Hòa", False),
+        ("Thanh Hoá, Thanh Hóa", "thanh hóa", True),  # tone placement folded
+        ("Nghệ  –  An", "Nghệ An", True),
+        ("Nghệ An", "Nghễ An", False),  # the letters, another tone
+        ("ThanhHoá", "Thanh Hoá", False),
+        ("covid19 covid-19", "covid 19", True),
+        (unicodedata.normalize("NFD", "Tỉnh Hà Tĩnh"), "Hà Tĩnh", True),
+    ]
+    for text, words, held in cases:
+        for accents in (True, False):
+            term = term_key(words, accents=accents)
+            whole = f" {term} " in f" {term_key(text, accents=accents)} "
+            assert holds(text, term, accents=accents) == whole, (text, words, accents)
+            assert whole == held or not accents, (text, words)
+
+
 def test_holds_finds_names_and_numbers_in_long_articles() -> None:
     from pathlib import Path
 

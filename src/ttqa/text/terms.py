@@ -106,10 +106,11 @@ def _patterns(term: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
     if not words:
         return None
     core = r"[\W_]*".join(words)
-    digits = term[0].isdigit(), term[-1].isdigit()
-    # a token of TOKEN_RE starts after no letter ("İ" aside: lower-cased it ends in a mark), nor
-    # after a digit when it is a number; it ends before no letter or digit, nor before a digit
-    # group's next part when it is a number
+    # a token of TOKEN_RE is a number when it starts with a digit ("ha2", the key of "hà", is
+    # none); it starts after no letter ("İ" aside: lower-cased it ends in a mark), nor after a
+    # digit when it is a number; it ends before no letter or digit, nor before a number's next
+    # part when it is a number
+    digits = term[0].isdigit(), term.split()[-1][0].isdigit()
     before = r"(?<![^\W_\u0130])" if digits[0] else r"(?<![^\W\d_\u0130])"
     after = r"(?![.,/:\-]?\d)" if digits[1] else r"(?![^\W_])"
     return re.compile(core), re.compile(before + core + after)
@@ -119,6 +120,7 @@ def holds(text: str, term: str, *, accents: bool = True) -> bool:
     """Whether ``text``'s words read as ``term`` (a key of :func:`term_key` with the same
     ``accents``), as :func:`term_key` of the whole text would show, found without folding the
     whole text: only the words where the term's letters (accents and case folded) occur are."""
+    text = nfc(text)  # the letters searched for are precomposed ones
     patterns = _patterns(term)
     if patterns is None:
         return f" {term} " in f" {term_key(text, accents=accents)} "
