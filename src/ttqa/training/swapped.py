@@ -19,7 +19,7 @@ from ttqa.reading.sentences import sentence_spans
 from ttqa.text.normalize import nfc
 from ttqa.text.terms import key_term_spans, term_key
 from ttqa.training.examples import Example
-from ttqa.training.withheld import DOMAIN_SOURCE, SKIPPED_SOURCES
+from ttqa.training.withheld import near_miss_sources
 
 TermKind = Literal["number", "name"]
 
@@ -69,17 +69,14 @@ def around_answer(ex: Example, radius: int = 1500) -> str:
 def swapped_examples(examples: Sequence[Example], n: int, seed: int) -> list[Example]:
     """Up to ``n`` unanswerable examples: the question of an answerable example with one name or
     number swapped (:func:`swapped_question`, the pool drawn from the questions of the same
-    source) over the text around its answer (:func:`around_answer`). The domain's own questions
-    come first, then the others in a random order drawn with ``seed``."""
-    pool = [ex for ex in examples if ex.answerable and ex.source not in SKIPPED_SOURCES]
-    if n <= 0 or not pool:
-        return []
-    terms: dict[str, dict[TermKind, list[str]]] = {}
-    for source in dict.fromkeys(ex.source for ex in pool):
-        terms[source] = swap_pool(ex.question for ex in pool if ex.source == source)
+    source) over the text around its answer (:func:`around_answer`), drawn as
+    :func:`~ttqa.training.withheld.near_miss_sources` orders them with ``seed``."""
     rng = random.Random(seed)
-    rng.shuffle(pool)
-    pool.sort(key=lambda ex: ex.source != DOMAIN_SOURCE)  # stable: random within each part
+    pool = near_miss_sources(examples, rng) if n > 0 else []
+    chosen = {id(ex) for ex in pool}
+    terms: dict[str, dict[TermKind, list[str]]] = {}  # each source's terms in the examples' order
+    for source in dict.fromkeys(ex.source for ex in pool):
+        terms[source] = swap_pool(ex.question for ex in examples if ex.source == source and id(ex) in chosen)
     out: list[Example] = []
     for ex in pool:
         if len(out) >= n:

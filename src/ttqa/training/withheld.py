@@ -93,16 +93,21 @@ def withheld_document(text: str, answers: Sequence[str]) -> WithheldDocument | N
     return WithheldDocument(out, tuple(kept))
 
 
-def withheld_examples(examples: Sequence[Example], n: int, seed: int) -> list[Example]:
-    """Up to ``n`` unanswerable examples: the question of an answerable example over its text
-    with the answer taken out (:func:`withheld_text`). The domain's own questions come first
-    (theirs are the near misses ttqa meets), then the others in a random order drawn with ``seed``."""
+def near_miss_sources(examples: Sequence[Example], rng: random.Random) -> list[Example]:
+    """The answerable examples a near miss is made from (no cloze or nonsense questions): the
+    domain's own first (theirs are the near misses ttqa meets), then the others, each part in a
+    random order drawn with ``rng``."""
     pool = [ex for ex in examples if ex.answerable and ex.source not in SKIPPED_SOURCES]
-    if n <= 0 or not pool:
-        return []
-    rng = random.Random(seed)
     rng.shuffle(pool)
     pool.sort(key=lambda ex: ex.source != DOMAIN_SOURCE)  # stable: random within each part
+    return pool
+
+
+def withheld_examples(examples: Sequence[Example], n: int, seed: int) -> list[Example]:
+    """Up to ``n`` unanswerable examples: the question of an answerable example over its text
+    with the answer taken out (:func:`withheld_text`), drawn as :func:`near_miss_sources` orders
+    them with ``seed``."""
+    pool = near_miss_sources(examples, random.Random(seed)) if n > 0 else []
     out: list[Example] = []
     for ex in pool:
         if len(out) >= n:
