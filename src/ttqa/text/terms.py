@@ -13,10 +13,9 @@ answered from articles of any length, and folding 16 MiB takes seconds.
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
-from ttqa.text.normalize import TOKEN_RE, has_diacritics, match_key, nfc, tokenize_folded
+from ttqa.text.normalize import TOKEN_RE, fold_accents, has_diacritics, match_key, nfc, tokenize_folded
 
 _DATE_RE = re.compile(r"\d+/\d+(?:/\d+)?|(?:19|20)\d\d(?:-(?:19|20)\d\d)?")
 
@@ -69,26 +68,19 @@ _TONE_DIGITS = "12345"
 _SPACES = " \n\t\r"
 
 
-def ascii_fold(char: str) -> str:
-    """``char`` lower-cased, without its diacritics, "đ" as "d" (the folding of
-    :func:`~ttqa.text.normalize.fold_accents`, character by character)."""
-    base = unicodedata.normalize("NFD", char.lower())
-    base = "".join(ch for ch in base if not unicodedata.combining(ch))
-    return unicodedata.normalize("NFC", base).replace("đ", "d")
-
-
 @lru_cache(maxsize=1)
 def _variants() -> dict[str, str]:
-    """Each ASCII letter or digit with every character that folds to it (:func:`ascii_fold`)."""
+    """Each ASCII letter or digit with every character that folds to it (:func:`fold_accents`)."""
     out = {c: c for c in "0123456789abcdefghijklmnopqrstuvwxyz"}
     for lo, hi in FOLDING_BLOCKS:
         for cp in range(lo, hi):
             char = chr(cp)
-            if char.isalnum() and (base := ascii_fold(char)) in out and base != char:
+            if char.isalnum() and (base := fold_accents(char)) in out and base != char:
                 out[base] += char
     return out
 
 
+@lru_cache(maxsize=1024)
 def _patterns(term: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
     """Two patterns that match wherever a text's words read as ``term`` (a key of
     :func:`term_key`), and maybe elsewhere too: the term's letters, quick to search for, and the
@@ -96,7 +88,7 @@ def _patterns(term: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
     variants = _variants()
     words = []
     for word in term.split():
-        base = "".join(ascii_fold(c) for c in word)
+        base = fold_accents(word)
         if not _ASCII_TOKEN.fullmatch(base):
             return None
         letters = "".join(f"[{variants[c]}]" if c in variants else re.escape(c) for c in base)
@@ -116,6 +108,11 @@ def _patterns(term: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
     return re.compile(core), re.compile(before + core + after)
 
 
+def _in_key(term: str, text: str, accents: bool) -> bool:
+    """Whether the whole key of ``text`` (:func:`term_key`) holds ``term``."""
+    return f" {term} " in f" {term_key(text, accents=accents)} "
+
+
 def holds(text: str, term: str, *, accents: bool = True) -> bool:
     """Whether ``text``'s words read as ``term`` (a key of :func:`term_key` with the same
     ``accents``), as :func:`term_key` of the whole text would show, found without folding the
@@ -123,7 +120,7 @@ def holds(text: str, term: str, *, accents: bool = True) -> bool:
     text = nfc(text)  # the letters searched for are precomposed ones
     patterns = _patterns(term)
     if patterns is None:
-        return f" {term} " in f" {term_key(text, accents=accents)} "
+        return _in_key(term, text, accents)
     letters, bounded = patterns
     tried: set[tuple[int, int]] = set()
     at = 0
@@ -136,11 +133,11 @@ def holds(text: str, term: str, *, accents: bool = True) -> bool:
         hi = min((i for c in _SPACES if (i := text.find(c, m.end())) >= 0), default=len(text))
         if (lo, hi) in tried:
             continue
-        if f" {term} " in f" {term_key(text[lo:hi], accents=accents)} ":
+        if _in_key(term, text[lo:hi], accents):
             return True
         tried.add((lo, hi))
         if len(tried) == MAX_CANDIDATES:
-            return f" {term} " in f" {term_key(text, accents=accents)} "
+            return _in_key(term, text, accents)
     return False
 
 
