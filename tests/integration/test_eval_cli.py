@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
 from typer.testing import CliRunner
 
 from conftest import CORPUS, EVALS
@@ -35,6 +36,11 @@ def test_eval_cli_writes_reports_and_compares(tmp_path: Path, model_cache: Path)
     answered = [r["answered"] for r in rows]
     assert answered == sorted(answered, reverse=True)  # a higher threshold never answers more
     assert "| " in (out / "report.md").read_text(encoding="utf-8")
+    rc = reports[0]["reading_comprehension"]
+    assert len(rc["per_question"]) == rc["n"] > 0
+    assert sum(rc["errors"].values()) == pytest.approx(100.0)
+    assert all((r["error"] == "exact") == (r["em"] == 1.0) for r in rc["per_question"])
+    assert "reading comprehension (gold text)" in result.output
     again = runner.invoke(app, [*args, "--limit", "12", "--compare", str(out / "report.json")])
     assert again.exit_code == 0, again.output
     assert "delta" in again.output

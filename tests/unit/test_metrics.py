@@ -2,7 +2,7 @@ import pytest
 
 from conftest import EVALS
 from ttqa.evaluation.datasets import load_any
-from ttqa.evaluation.metrics import auroc, contains_answer, exact_match, token_f1
+from ttqa.evaluation.metrics import SPAN_ERRORS, auroc, contains_answer, exact_match, span_error, token_f1
 from ttqa.evaluation.report import compare, rows_for, to_markdown
 
 
@@ -19,6 +19,21 @@ def test_token_f1() -> None:
     assert token_f1("giảm được 6.666 biên chế", ["6.666 biên chế"]) == pytest.approx(2 * 0.6 * 1 / 1.6)
     assert token_f1("8,1%", ["6.666 biên chế"]) == 0.0
     assert token_f1("a b", ["c", "a b c"]) == pytest.approx(0.8)
+
+
+def test_span_error_names_how_a_span_misses() -> None:
+    golds = ["Đàm Hữu Khanh", "Phó Bí thư Thường trực Huyện ủy"]
+    assert span_error("đàm hữu khanh.", golds) == "exact"
+    assert span_error("Đồng chí Đàm Hữu Khanh", golds) == "runs_on"
+    assert span_error("Hữu Khanh", golds) == "stops_short"
+    assert span_error("Bí thư Thường trực", golds) == "stops_short"
+    assert span_error("Phó Bí thư Tỉnh ủy", golds) == "overlaps"
+    assert span_error("6.666 biên chế", golds) == "misses"
+    assert span_error("16.666", ["6.666"]) == "misses"  # whole syllables, not characters
+    assert span_error("giảm 6.666", ["6.666 biên chế"]) == "overlaps"
+    assert span_error("...", golds) == "misses"
+    assert span_error(None, golds) == "none"
+    assert set(SPAN_ERRORS) == {"exact", "runs_on", "stops_short", "overlaps", "misses", "none"}
 
 
 def test_contains_answer_on_token_boundaries() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import Literal
 
 from ttqa.text.normalize import tokenize
 
@@ -41,6 +42,32 @@ def _f1(pred: list[str], gold: list[str]) -> float:
     precision = same / len(pred)
     recall = same / len(gold)
     return 2 * precision * recall / (precision + recall)
+
+
+SpanError = Literal["exact", "runs_on", "stops_short", "overlaps", "misses", "none"]
+SPAN_ERRORS: tuple[SpanError, ...] = ("exact", "runs_on", "stops_short", "overlaps", "misses", "none")
+
+
+def _joined(tokens: Sequence[str]) -> str:
+    return " " + " ".join(tokens) + " "
+
+
+def span_error(prediction: str | None, golds: Sequence[str]) -> SpanError:
+    """How a predicted span stands to the gold answers (normalised syllables): ``exact``;
+    ``runs_on``, it holds a gold answer and more; ``stops_short``, it lies inside one;
+    ``overlaps``, it shares words with one and neither holds the other; ``misses``, it shares
+    none; ``none``, no prediction."""
+    if prediction is None:
+        return "none"
+    if exact_match(prediction, golds):
+        return "exact"
+    pred = answer_tokens(prediction)
+    gold_tokens = [answer_tokens(g) for g in golds]
+    if pred and any(toks and _joined(toks) in _joined(pred) for toks in gold_tokens):
+        return "runs_on"
+    if pred and any(_joined(pred) in _joined(toks) for toks in gold_tokens):
+        return "stops_short"
+    return "overlaps" if token_f1(prediction, golds) > 0 else "misses"
 
 
 def contains_answer(text: str, golds: Sequence[str]) -> bool:

@@ -130,14 +130,27 @@ def tradeoff_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+ERROR_WORDS = {
+    "runs_on": "run on past the answer",
+    "stops_short": "stop short of it",
+    "overlaps": "overlap it",
+    "misses": "miss it",
+    "none": "no span",
+}
+"""How :func:`rc_line` names each kind of :func:`~ttqa.evaluation.metrics.span_error` but ``exact``."""
+
+
 def rc_line(report: dict[str, Any]) -> str | None:
     rc = report.get("reading_comprehension")
     if not rc or rc.get("EM") is None:
         return None
-    return (
+    line = (
         f"reading comprehension (gold text) on {report['set']}: n={rc['n']}  "
         f"EM {rc['EM']:.1f}  F1 {rc['F1']:.1f}  (p50 {rc['latency_ms'].get('p50', 0):.0f} ms)"
     )
+    errors = rc.get("errors") or {}
+    wrong = [f"{ERROR_WORDS[k]} {errors[k]:.1f} %" for k in ERROR_WORDS if errors.get(k)]
+    return line + ("; spans that are not exact: " + ", ".join(wrong) if wrong else "")
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ttqa.evaluation.datasets import EvalQuestion
-from ttqa.evaluation.metrics import auroc, contains_answer, exact_match, token_f1
+from ttqa.evaluation.metrics import SPAN_ERRORS, auroc, contains_answer, exact_match, span_error, token_f1
 from ttqa.qa import QA
 from ttqa.reading.base import Passage, Reader
 from ttqa.retrieval.retriever import Mode
@@ -239,8 +240,11 @@ def reading_comprehension(
     documents: Callable[[str], str | None] | None = None,
 ) -> dict[str, Any]:
     """Gold text given: EM/F1 of the reader's best span, reading the question's gold paragraph
-    (SQuAD sets) or its whole first gold article (``documents(doc_id)``: its stored text)."""
+    (SQuAD sets) or its whole first gold article (``documents(doc_id)``: its stored text); the
+    share of each :func:`~ttqa.evaluation.metrics.span_error` in ``errors``, and each
+    question's answer in ``per_question``."""
     ems, f1s, lat = [], [], []
+    rows: list[dict[str, Any]] = []
     for q in questions:
         text = q.context
         if text is None and documents is not None and q.doc_ids:
@@ -253,11 +257,23 @@ def reading_comprehension(
         best = reading.best.text if reading.best else None
         ems.append(exact_match(best, q.answers))
         f1s.append(token_f1(best, q.answers))
+        rows.append(
+            {
+                "id": q.id,
+                "answer": best,
+                "em": ems[-1],
+                "f1": round(f1s[-1], 4),
+                "error": span_error(best, q.answers),
+            }
+        )
         if progress:
             progress(1)
+    kinds = Counter(r["error"] for r in rows)
     return {
         "n": len(ems),
         "EM": 100 * float(np.mean(ems)) if ems else None,
         "F1": 100 * float(np.mean(f1s)) if f1s else None,
+        "errors": {k: 100 * kinds[k] / len(rows) for k in SPAN_ERRORS} if rows else {},
         "latency_ms": _percentiles(lat),
+        "per_question": rows,
     }
