@@ -136,6 +136,34 @@ def test_decoding_keeps_order_length_and_offsets(tokenizer: Tokenizer) -> None:
         assert ARTICLE[r.start : r.end] == ARTICLE[r.start : r.end].strip() and r.end > r.start
 
 
+def test_length_penalty_weighs_against_run_on_spans(tokenizer: Tokenizer) -> None:
+    shape = WindowShape()
+    q = question_ids(tokenizer, "Ai chủ trì?", shape)
+    tokens = tokenize_span(tokenizer, ARTICLE, 0, 600)
+    (w,) = windows_of(tokens, q, shape, sentence_starts(ARTICLE, tokens, 0, 600), limit=1)[:1]
+    s = np.full(len(w.input_ids), -5.0, dtype=np.float32)
+    e = np.full(len(w.input_ids), -5.0, dtype=np.float32)
+    s[w.context_at + 10], e[w.context_at + 11], e[w.context_at + 14] = 4.0, 2.9, 3.0
+    plain = window_spans(0, w, s, e, ARTICLE)[0]
+    weighed = window_spans(0, w, s, e, ARTICLE, length_penalty=0.1)[0]
+    assert plain.score == pytest.approx(7.0) and weighed.score == pytest.approx(6.8)
+    assert weighed.start == plain.start and weighed.end < plain.end
+
+
+def test_reader_config_keeps_its_length_penalty(model_cache: Path) -> None:
+    import json
+
+    from ttqa.reading.factory import make_reader
+    from ttqa.reading.model import ReaderConfig, bundled_delta, read_config
+
+    config = ReaderConfig(base_checksum="x", trained_from_layer=0, shape=WindowShape(), length_penalty=0.15)
+    assert ReaderConfig.from_json(config.to_json()) == config
+    older = json.loads(config.to_json())
+    del older["length_penalty"]
+    assert ReaderConfig.from_json(json.dumps(older)).length_penalty == 0.0
+    assert make_reader().length_penalty == read_config(bundled_delta()).length_penalty
+
+
 def test_overlapping_passages_of_one_article_are_read_once() -> None:
     text = "x" * 3000
     passages = [Passage("a", text, 800, 1600), Passage("b", "y" * 900, 0, 900), Passage("a", text, 0, 900)]

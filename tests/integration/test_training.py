@@ -397,7 +397,7 @@ def test_averaged_readers_hold_the_mean_of_their_tensors(tmp_path: Path) -> None
     out = tmp_path / "soup" / "reader.safetensors"
     average([first, other], out, [0.75, 0.25])
     got = load_file(str(out))
-    assert read_config(out) == config and got.keys() == tensors.keys()
+    assert read_config(out) == replace(config, length_penalty=0.0) and got.keys() == tensors.keys()
     for key, value in tensors.items():
         assert got[key].dtype == value.dtype
         torch.testing.assert_close(got[key].float(), value.float() + 0.25, atol=2e-3, rtol=2e-3)
@@ -596,3 +596,46 @@ def test_confidence_weighs_the_question_names_and_needs_its_words() -> None:
     assert cal.confidence(near_miss) < cal.confidence(asked)
     nonsense = evidence(reading, [passage], "x" * 1000)
     assert nonsense["support"] == 0.0 and cal.confidence(nonsense) == 0.0
+
+
+def test_length_penalty_is_chosen_on_held_in_questions_and_written_with_the_reader(
+    tmp_path: Path, model_cache: Path
+) -> None:
+    from ttqa.evaluation.datasets import load_jsonl
+    from ttqa.reading.factory import make_reader
+    from ttqa.reading.model import bundled_delta, read_config, read_stored
+    from ttqa.training.data import held_out
+    from ttqa.training.span_length import ReplayLogits, choose, held_in_items, scores, set_penalty
+
+    assert choose({0.0: (50.0, 60.0), 0.1: (52.0, 60.0), 0.2: (52.0, 61.0), 0.3: (50.0, 58.0)}) == 0.2
+    assert choose({0.0: (50.0, 60.0), 0.1: (49.0, 61.0)}) == 0.0  # of equals, the smallest
+
+    class Counting:
+        calls = 0
+
+        def logits(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            Counting.calls += 1
+            return ids.astype(np.float32), mask.astype(np.float32)
+
+    replay = ReplayLogits(Counting())
+    ids, mask = np.arange(6).reshape(2, 3), np.ones((2, 3), dtype=np.int64)
+    replay.logits(ids, mask)
+    replay.logits(ids.copy(), mask)
+    replay.logits(ids.reshape(3, 2), mask.reshape(3, 2))
+    assert Counting.calls == 2
+
+    # held-in questions only, over their own article
+    article = (CORPUS / "000_7c61923aec2bb611.txt").read_text(encoding="utf-8")
+    questions = load_jsonl(EVALS / "party_org_train.jsonl")
+    kept = held_in_items(questions, {q.doc_ids[0]: article for q in questions if q.doc_ids})
+    assert kept and all(any(held_out(q.doc_ids[0]) and q.question == k[0] for q in questions) for k in kept)
+
+    reader = make_reader()
+    question = "Ai chủ trì hội thảo góp ý đề án tổ chức bộ máy, công tác cán bộ huyện Vĩnh Tường?"
+    table = scores(reader, [(question, article, ["Đàm Hữu Khanh"])], grid=(0.0, 0.15, 0.3))
+    assert list(table) == [0.0, 0.15, 0.3] and all(0 <= em <= f1 <= 100 for em, f1 in table.values())
+    out = tmp_path / "reader.safetensors"
+    set_penalty(bundled_delta(), 0.15, out)
+    assert read_config(out).length_penalty == 0.15
+    stored, shipped = read_stored(out), read_stored(bundled_delta())
+    assert stored.keys() == shipped.keys() and all(bool((stored[k] == shipped[k]).all()) for k in stored)

@@ -63,9 +63,11 @@ def window_spans(
     *,
     n_best: int = 20,
     max_answer_tokens: int = 40,
+    length_penalty: float = 0.0,
 ) -> list[RawSpan]:
-    """The best spans of one window (scores are start + end logits), widened to whole words,
-    each within one line (no gold answer of the training or evaluation sets spans a line break)."""
+    """The best spans of one window (scores are start + end logits, less ``length_penalty`` for
+    each token past the first), widened to whole words, each within one line (no gold answer of
+    the training or evaluation sets spans a line break)."""
     n = len(window.starts)
     if n == 0:
         return []
@@ -80,7 +82,7 @@ def window_spans(
     if not ok.any():
         return []
     ss, ee = ss[ok], ee[ok]
-    scores = s_log[ss] + e_log[ee]
+    scores = s_log[ss] + e_log[ee] - np.float32(length_penalty) * (ee - ss).astype(np.float32)
     order = np.argsort(-scores, kind="stable")[:n_best]
     out: list[RawSpan] = []
     for i in order:

@@ -82,4 +82,5 @@ def make_reader(
         max_windows=max_windows,
         max_answer_tokens=config.max_answer_tokens,
         enough_gap=enough_gap,
+        length_penalty=config.length_penalty,
     )

@@ -50,6 +50,9 @@ class ReaderConfig:
     max_answer_tokens: int = 40
     weights: WeightEncoding = "fp16"
     format: int = DELTA_FORMAT
+    length_penalty: float = 0.0
+    """Taken from a span's score for each token past its first (fitted on held-in questions by
+    ``python -m ttqa.training.span_length``; 0 for weights it has not seen)."""
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -72,6 +75,7 @@ class ReaderConfig:
             shape=WindowShape(**data["shape"]),
             max_answer_tokens=int(data.get("max_answer_tokens", 40)),
             weights="int8-delta" if weights == "int8-delta" else "fp16",
+            length_penalty=float(data.get("length_penalty", 0.0)),
         )
 
 

@@ -84,7 +84,8 @@ class NeuralReader:
 
     ``max_windows``: the windows read at most (the best passages' first). With ``enough_gap``,
     the first ``first_windows`` are read alone, and the rest only when no span of theirs beats
-    the no-answer score by ``enough_gap``.
+    the no-answer score by ``enough_gap``. ``length_penalty``: taken from a span's score for
+    each token past its first (:attr:`~ttqa.reading.model.ReaderConfig.length_penalty`).
     """
 
     def __init__(
@@ -98,6 +99,7 @@ class NeuralReader:
         batch_size: int = 16,
         first_windows: int = 2,
         enough_gap: float | None = None,
+        length_penalty: float = 0.0,
     ) -> None:
         self.tokenizer = tokenizer
         self.backend = backend
@@ -107,6 +109,7 @@ class NeuralReader:
         self.batch_size = batch_size
         self.first_windows = first_windows
         self.enough_gap = enough_gap
+        self.length_penalty = length_penalty
 
     def windows(
         self, question: str, passages: Sequence[Passage], max_windows: int | None = None
@@ -162,7 +165,14 @@ class NeuralReader:
             no_answer = max(no_answer, null_score(s, e))
             text = passages[w.source].document
             for span in window_spans(
-                k, w, s, e, text, n_best=max(top, 20), max_answer_tokens=self.max_answer_tokens
+                k,
+                w,
+                s,
+                e,
+                text,
+                n_best=max(top, 20),
+                max_answer_tokens=self.max_answer_tokens,
+                length_penalty=self.length_penalty,
             ):
                 key = (w.source, span.start, span.end)
                 if key not in best or best[key].score < span.score:

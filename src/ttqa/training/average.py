@@ -71,7 +71,8 @@ def average(paths: Sequence[Path], out: Path, weights: Sequence[float] | None = 
         for p, wi in zip(parts[1:], w[1:], strict=True):
             mean += p * wi
         means[key] = mean
-    config, stored = encode(means, replace(first, trained_from_layer=low), base)
+    # a mean reads its own way: its length penalty is fitted anew (python -m ttqa.training.span_length)
+    config, stored = encode(means, replace(first, trained_from_layer=low, length_penalty=0.0), base)
     write_delta(stored, config, out)
 
 
