@@ -17,6 +17,7 @@ from ttqa.reading.decode import FloatArray, snap, window_spans
 from ttqa.reading.neural import NeuralReader, stretches
 from ttqa.reading.windows import (
     IntArray,
+    Window,
     WindowShape,
     question_ids,
     sentence_starts,
@@ -120,13 +121,18 @@ def test_spans_snap_to_whole_words(text: str, start: int, end: int, want: str) -
     assert text[a:b] == want
 
 
-def test_decoding_keeps_order_length_and_offsets(tokenizer: Tokenizer) -> None:
+def first_window(tokenizer: Tokenizer) -> tuple[Window, FloatArray, FloatArray]:
+    """The first window of the bundled article for a short question, with flat logits."""
     shape = WindowShape()
     q = question_ids(tokenizer, "Ai chủ trì?", shape)
     tokens = tokenize_span(tokenizer, ARTICLE, 0, 600)
     (w,) = windows_of(tokens, q, shape, sentence_starts(ARTICLE, tokens, 0, 600), limit=1)[:1]
-    s = np.full(len(w.input_ids), -5.0, dtype=np.float32)
-    e = np.full(len(w.input_ids), -5.0, dtype=np.float32)
+    flat = np.full(len(w.input_ids), -5.0, dtype=np.float32)
+    return w, flat, flat.copy()
+
+
+def test_decoding_keeps_order_length_and_offsets(tokenizer: Tokenizer) -> None:
+    w, s, e = first_window(tokenizer)
     s[w.context_at + 10], e[w.context_at + 12] = 4.0, 3.0
     e[w.context_at + 5] = 9.0  # an end before the best start: never paired with it
     spans = window_spans(0, w, s, e, ARTICLE, max_answer_tokens=40)
@@ -137,12 +143,7 @@ def test_decoding_keeps_order_length_and_offsets(tokenizer: Tokenizer) -> None:
 
 
 def test_length_penalty_weighs_against_run_on_spans(tokenizer: Tokenizer) -> None:
-    shape = WindowShape()
-    q = question_ids(tokenizer, "Ai chủ trì?", shape)
-    tokens = tokenize_span(tokenizer, ARTICLE, 0, 600)
-    (w,) = windows_of(tokens, q, shape, sentence_starts(ARTICLE, tokens, 0, 600), limit=1)[:1]
-    s = np.full(len(w.input_ids), -5.0, dtype=np.float32)
-    e = np.full(len(w.input_ids), -5.0, dtype=np.float32)
+    w, s, e = first_window(tokenizer)
     s[w.context_at + 10], e[w.context_at + 11], e[w.context_at + 14] = 4.0, 2.9, 3.0
     plain = window_spans(0, w, s, e, ARTICLE)[0]
     weighed = window_spans(0, w, s, e, ARTICLE, length_penalty=0.1)[0]
