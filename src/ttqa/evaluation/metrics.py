@@ -72,8 +72,8 @@ def span_error(prediction: str | None, golds: Sequence[str]) -> SpanError:
 
 def contains_answer(text: str, golds: Sequence[str]) -> bool:
     """Does ``text`` contain one of the gold answers (token-normalised)?"""
-    hay = " " + " ".join(answer_tokens(text)) + " "
-    return any((" " + " ".join(toks) + " ") in hay for toks in (answer_tokens(g) for g in golds) if toks)
+    hay = _joined(answer_tokens(text))
+    return any(_joined(toks) in hay for toks in (answer_tokens(g) for g in golds) if toks)
 
 
 def auroc(positive_scores: Sequence[float], negative_scores: Sequence[float]) -> float | None:

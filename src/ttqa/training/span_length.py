@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -90,15 +90,15 @@ def set_penalty(delta: Path, penalty: float, out: Path) -> None:
 
 
 def held_in_items(
-    questions: Sequence[EvalQuestion], text_of: dict[str, str]
+    questions: Sequence[EvalQuestion], text_of: Callable[[str], str | None]
 ) -> list[tuple[str, str, list[str]]]:
     """``(question, article text, answers)`` of the answerable held-in ``questions`` whose
-    article ``text_of`` holds."""
-    return [
-        (q.question, text_of[q.doc_ids[0]], q.answers)
-        for q in questions
-        if q.answers and q.doc_ids and held_out(q.doc_ids[0]) and q.doc_ids[0] in text_of
-    ]
+    article ``text_of(doc_id)`` finds."""
+    out = []
+    for q in questions:
+        if q.answers and q.doc_ids and held_out(q.doc_ids[0]) and (text := text_of(q.doc_ids[0])) is not None:
+            out.append((q.question, text, q.answers))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,10 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     from ttqa.reading.factory import make_reader
 
     delta = args.reader or bundled_delta()
-    questions = [q for q in load_jsonl(args.questions) if q.doc_ids and held_out(q.doc_ids[0])]
     store = QA.load(args.index).store
-    text_of = {q.doc_ids[0]: store.get(q.doc_ids[0]).text for q in questions if q.doc_ids[0] in store}
-    items = held_in_items(questions, text_of)
+    items = held_in_items(load_jsonl(args.questions), lambda d: store.get(d).text if d in store else None)
     if not items:
         raise SystemExit(f"no held-in question of {args.questions} has its article in {args.index}")
     table = scores(make_reader(delta=delta), items)
