@@ -243,6 +243,27 @@ def test_onnx_and_torch_agree(onnx_reader: NeuralReader, torch_reader: NeuralRea
     assert check["mean_logit_gap"] < 0.75, check
 
 
+def test_compare_runs_each_window_once_per_reader(tokenizer: Tokenizer) -> None:
+    from ttqa.reading.onnx_export import VERIFY_CASES, compare
+
+    class Counting(FirstTokenLogits):
+        def __init__(self) -> None:
+            self.rows = 0
+
+        def logits(self, ids: IntArray, mask: IntArray) -> tuple[FloatArray, FloatArray]:
+            self.rows += len(ids)
+            return super().logits(ids, mask)
+
+    shape = WindowShape(max_tokens=96, max_question_tokens=16, overlap_tokens=24)
+    ref, cand = Counting(), Counting()
+    reference, candidate = NeuralReader(tokenizer, ref, shape), NeuralReader(tokenizer, cand, shape)
+    check = compare(reference, candidate)
+    windows = sum(len(reference.windows(q, [Passage("v", t, 0, len(t))])) for q, t in VERIFY_CASES)
+    assert ref.rows == cand.rows == windows  # not once for the logits and again for the read
+    assert check["mean_logit_gap"] == 0.0 and check["same_best_span"] == check["clear_cases"] > 0
+    assert reference.backend is ref  # the readers given are left as they were
+
+
 def test_shipped_weights_are_compact_and_checked(tmp_path: Path, model_cache: Path) -> None:
     import torch
 

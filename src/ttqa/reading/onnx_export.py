@@ -18,6 +18,7 @@ feed-forward output fp32 kept 84.6 % at 31 % more.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import shutil
@@ -42,7 +43,7 @@ from ttqa.reading.windows import IntArray, batch_arrays
 if TYPE_CHECKING:
     import onnxruntime
 
-    from ttqa.reading.neural import NeuralReader
+    from ttqa.reading.neural import LogitsBackend, NeuralReader
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +191,7 @@ def compare(
     """How far ``candidate``'s logits are from ``reference``'s (the largest mean absolute
     difference over a window's tokens), on how many ``cases`` the reference's best span is clear
     (:data:`CLEAR_MARGIN`), and on how many of those both pick it."""
+    reference, candidate = _memoised(reference), _memoised(candidate)
     gap, clear, same = 0.0, 0, 0
     for question, text in cases:
         passages = [Passage("verify", text, 0, len(text))]
@@ -210,6 +212,35 @@ def compare(
         clear += 1
         same += int(b is not None and (a.best.start, a.best.end) == (b.start, b.end))
     return {"mean_logit_gap": gap, "clear_cases": clear, "same_best_span": same, "cases": len(cases)}
+
+
+class _WindowMemo:
+    """A logits backend that runs each window once: :func:`compare` reads the windows whose
+    logits it has just compared."""
+
+    def __init__(self, backend: LogitsBackend) -> None:
+        self.backend = backend
+        self.rows: dict[bytes, tuple[FloatArray, FloatArray]] = {}
+
+    def logits(self, ids: IntArray, mask: IntArray) -> tuple[FloatArray, FloatArray]:
+        lengths = mask.sum(axis=1)
+        keys = [ids[r, : lengths[r]].tobytes() for r in range(len(ids))]
+        if not all(k in self.rows for k in keys):
+            s, e = self.backend.logits(ids, mask)
+            for r, k in enumerate(keys):
+                self.rows[k] = (s[r, : lengths[r]], e[r, : lengths[r]])
+            return s, e
+        starts = np.full(ids.shape, -1e4, dtype=np.float32)
+        ends = np.full(ids.shape, -1e4, dtype=np.float32)
+        for r, k in enumerate(keys):
+            starts[r, : lengths[r]], ends[r, : lengths[r]] = self.rows[k]
+        return starts, ends
+
+
+def _memoised(reader: NeuralReader) -> NeuralReader:
+    twin = copy.copy(reader)
+    twin.backend = _WindowMemo(reader.backend)
+    return twin
 
 
 def _build(base_dir: Path, delta: Path, target: Path, variant: Variant) -> None:
