@@ -604,8 +604,9 @@ def test_length_penalty_is_chosen_on_held_in_questions_and_written_with_the_read
     from ttqa.evaluation.datasets import load_jsonl
     from ttqa.reading.factory import make_reader
     from ttqa.reading.model import bundled_delta, read_config, read_stored
+    from ttqa.reading.neural import WindowMemo
     from ttqa.training.data import held_out
-    from ttqa.training.span_length import ReplayLogits, choose, held_in_items, scores, set_penalty
+    from ttqa.training.span_length import choose, held_in_items, scores, set_penalty
 
     assert choose({0.0: (50.0, 60.0), 0.1: (52.0, 60.0), 0.2: (52.0, 61.0), 0.3: (50.0, 58.0)}) == 0.2
     assert choose({0.0: (50.0, 60.0), 0.1: (49.0, 61.0)}) == 0.0  # of equals, the smallest
@@ -617,7 +618,7 @@ def test_length_penalty_is_chosen_on_held_in_questions_and_written_with_the_read
             Counting.calls += 1
             return ids.astype(np.float32), mask.astype(np.float32)
 
-    replay = ReplayLogits(Counting())
+    replay = WindowMemo(Counting())
     ids, mask = np.arange(6).reshape(2, 3), np.ones((2, 3), dtype=np.int64)
     replay.logits(ids, mask)
     replay.logits(ids.copy(), mask)

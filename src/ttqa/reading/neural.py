@@ -47,6 +47,29 @@ class LogitsBackend(Protocol):
     def logits(self, ids: IntArray, mask: IntArray) -> tuple[FloatArray, FloatArray]: ...
 
 
+class WindowMemo:
+    """A :class:`LogitsBackend` that runs each window once and gives its logits again whenever
+    it comes back, in any batch (rows past a window's end read -1e4)."""
+
+    def __init__(self, backend: LogitsBackend) -> None:
+        self.backend = backend
+        self.rows: dict[bytes, tuple[FloatArray, FloatArray]] = {}
+
+    def logits(self, ids: IntArray, mask: IntArray) -> tuple[FloatArray, FloatArray]:
+        lengths = mask.sum(axis=1)
+        keys = [ids[r, : lengths[r]].tobytes() for r in range(len(ids))]
+        if not all(k in self.rows for k in keys):
+            s, e = self.backend.logits(ids, mask)
+            for r, k in enumerate(keys):
+                self.rows[k] = (s[r, : lengths[r]], e[r, : lengths[r]])
+            return s, e
+        starts = np.full(ids.shape, -1e4, dtype=np.float32)
+        ends = np.full(ids.shape, -1e4, dtype=np.float32)
+        for r, k in enumerate(keys):
+            starts[r, : lengths[r]], ends[r, : lengths[r]] = self.rows[k]
+        return starts, ends
+
+
 @dataclass(frozen=True, slots=True)
 class Stretch:
     """Text read as one: ``[start, end)`` of passage ``passage``'s document."""

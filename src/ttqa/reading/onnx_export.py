@@ -43,7 +43,7 @@ from ttqa.reading.windows import IntArray, batch_arrays
 if TYPE_CHECKING:
     import onnxruntime
 
-    from ttqa.reading.neural import LogitsBackend, NeuralReader
+    from ttqa.reading.neural import NeuralReader
 
 logger = logging.getLogger(__name__)
 
@@ -214,32 +214,13 @@ def compare(
     return {"mean_logit_gap": gap, "clear_cases": clear, "same_best_span": same, "cases": len(cases)}
 
 
-class _WindowMemo:
-    """A logits backend that runs each window once: :func:`compare` reads the windows whose
-    logits it has just compared."""
-
-    def __init__(self, backend: LogitsBackend) -> None:
-        self.backend = backend
-        self.rows: dict[bytes, tuple[FloatArray, FloatArray]] = {}
-
-    def logits(self, ids: IntArray, mask: IntArray) -> tuple[FloatArray, FloatArray]:
-        lengths = mask.sum(axis=1)
-        keys = [ids[r, : lengths[r]].tobytes() for r in range(len(ids))]
-        if not all(k in self.rows for k in keys):
-            s, e = self.backend.logits(ids, mask)
-            for r, k in enumerate(keys):
-                self.rows[k] = (s[r, : lengths[r]], e[r, : lengths[r]])
-            return s, e
-        starts = np.full(ids.shape, -1e4, dtype=np.float32)
-        ends = np.full(ids.shape, -1e4, dtype=np.float32)
-        for r, k in enumerate(keys):
-            starts[r, : lengths[r]], ends[r, : lengths[r]] = self.rows[k]
-        return starts, ends
-
-
 def _memoised(reader: NeuralReader) -> NeuralReader:
+    """``reader`` over a :class:`~ttqa.reading.neural.WindowMemo`: :func:`compare` reads the
+    windows whose logits it has just compared."""
+    from ttqa.reading.neural import WindowMemo
+
     twin = copy.copy(reader)
-    twin.backend = _WindowMemo(reader.backend)
+    twin.backend = WindowMemo(reader.backend)
     return twin
 
 

@@ -26,10 +26,8 @@ import numpy as np
 from ttqa.evaluation.datasets import EvalQuestion, load_jsonl
 from ttqa.evaluation.metrics import exact_match, token_f1
 from ttqa.reading.base import Passage
-from ttqa.reading.decode import FloatArray
 from ttqa.reading.model import bundled_delta, read_config, read_stored, write_delta
-from ttqa.reading.neural import LogitsBackend, NeuralReader
-from ttqa.reading.windows import IntArray
+from ttqa.reading.neural import NeuralReader, WindowMemo
 from ttqa.training.data import held_out
 from ttqa.training.examples import refuse_evaluation_sets
 
@@ -39,27 +37,12 @@ GRID: tuple[float, ...] = tuple(round(0.025 * i, 3) for i in range(13))
 """Penalties tried: 0 to 0.3 per token."""
 
 
-class ReplayLogits:
-    """A backend that runs each batch once and replays its logits (the same windows are
-    decoded once per penalty)."""
-
-    def __init__(self, backend: LogitsBackend) -> None:
-        self.backend = backend
-        self._seen: dict[bytes, tuple[FloatArray, FloatArray]] = {}
-
-    def logits(self, ids: IntArray, mask: IntArray) -> tuple[FloatArray, FloatArray]:
-        key = ids.tobytes() + mask.tobytes() + str(ids.shape).encode()
-        if key not in self._seen:
-            self._seen[key] = self.backend.logits(ids, mask)
-        return self._seen[key]
-
-
 def scores(
     reader: NeuralReader, items: Sequence[tuple[str, str, Sequence[str]]], grid: Sequence[float] = GRID
 ) -> dict[float, tuple[float, float]]:
     """EM and F1 (in %) of ``reader``'s best span over each ``(question, text, answers)``, the
     whole text read, with each length penalty of ``grid``."""
-    replay = ReplayLogits(reader.backend)
+    replay = WindowMemo(reader.backend)  # the same windows, decoded once per penalty
     out: dict[float, tuple[float, float]] = {}
     for penalty in grid:
         probe = NeuralReader(
