@@ -44,6 +44,7 @@ def test_eval_cli_writes_reports_and_compares(tmp_path: Path, model_cache: Path)
     again = runner.invoke(app, [*args, "--limit", "12", "--compare", str(out / "report.json")])
     assert again.exit_code == 0, again.output
     assert "delta" in again.output
+    assert "question by question" in again.output and "right now only" in again.output
 
 
 def test_eval_cli_refuses_bad_input(tmp_path: Path) -> None:

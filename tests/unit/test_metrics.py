@@ -2,8 +2,16 @@ import pytest
 
 from conftest import EVALS
 from ttqa.evaluation.datasets import load_any
-from ttqa.evaluation.metrics import SPAN_ERRORS, auroc, contains_answer, exact_match, span_error, token_f1
-from ttqa.evaluation.report import compare, rows_for, to_markdown
+from ttqa.evaluation.metrics import (
+    SPAN_ERRORS,
+    auroc,
+    contains_answer,
+    exact_match,
+    sign_test,
+    span_error,
+    token_f1,
+)
+from ttqa.evaluation.report import compare, paired, rows_for, to_markdown
 
 
 def test_exact_match_normalises_case_tone_placement_and_punctuation() -> None:
@@ -79,6 +87,39 @@ def test_report_rendering_and_compare() -> None:
     }
     deltas = {row[1]: row[4] for row in compare([report], [better])}
     assert deltas["EM"] == "+10.0" and deltas["F1"] == "-5.0"
+
+
+def test_sign_test_is_the_exact_binomial_test() -> None:
+    from scipy.stats import binomtest
+
+    for wins, losses in [(1, 7), (16, 9), (13, 8), (0, 5), (30, 12), (4, 4)]:
+        expected = binomtest(wins, wins + losses, 0.5).pvalue
+        assert sign_test(wins, losses) == pytest.approx(expected, rel=1e-9)
+        assert sign_test(losses, wins) == sign_test(wins, losses)
+    assert sign_test(10, 0) == pytest.approx(2 / 1024)
+    assert sign_test(0, 0) == 1.0
+    with pytest.raises(ValueError):
+        sign_test(-1, 3)
+
+
+def test_paired_comparison_counts_questions_each_run_alone_gets_right() -> None:
+    def report(ems: list[float], rc: list[float]) -> dict[str, object]:
+        rows = [{"id": f"q{i}", "em": em} for i, em in enumerate(ems)]
+        rc_rows = [{"id": f"q{i}", "em": em, "error": "exact"} for i, em in enumerate(rc)]
+        return {
+            "set": "s.jsonl",
+            "modes": {"hybrid": {"per_question": rows}, "bm25": {"answers": {"EM": 1.0}}},
+            "reading_comprehension": {"per_question": rc_rows},
+        }
+
+    old = report([1, 0, 0, 0, 0, 0, 0, 0, 1, 1], [1, 1, 0])
+    new = report([0, 1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 0])
+    rows = {row[0]: row[1:] for row in paired([old], [new])}
+    assert rows["s.jsonl [hybrid]"] == ["10", "7", "1", "0.07"]
+    assert rows["s.jsonl [gold text]"] == ["3", "0", "0", "1.00"]
+    assert "s.jsonl [bm25]" not in rows  # no per-question rows: nothing to pair
+    other_set = {**new, "set": "t.jsonl"}
+    assert paired([old], [other_set]) == []
 
 
 def test_reports_name_the_library_versions_they_were_measured_with() -> None:

@@ -7,6 +7,7 @@ gold answers, as in SQuAD.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from typing import Literal
@@ -95,3 +96,16 @@ def auroc(positive_scores: Sequence[float], negative_scores: Sequence[float]) ->
     pos_rank_sum = sum(r for r, (_, label) in zip(ranks, pairs, strict=True) if label == 1)
     n_pos, n_neg = len(positive_scores), len(negative_scores)
     return (pos_rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def sign_test(wins: int, losses: int) -> float:
+    """Two-sided exact sign test (McNemar's exact test on paired outcomes): the probability
+    that a fair coin splits ``wins + losses`` changed outcomes at least this unevenly. Ties
+    (questions both runs get right, or both wrong) are left out by the caller."""
+    if wins < 0 or losses < 0:
+        raise ValueError("counts cannot be negative")
+    n, k = wins + losses, min(wins, losses)
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(k + 1))
+    return min(1.0, 2 * tail / (1 << n))

@@ -207,3 +207,36 @@ def compare(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[list[s
                     continue
                 out.append([f"{r['set']} [{mode}]", label, f"{a:.1f}", f"{b:.1f}", f"{b - a:+.1f}"])
     return out
+
+
+def _ems(block: dict[str, Any] | None) -> dict[str, float]:
+    rows = (block or {}).get("per_question") or []
+    return {str(r["id"]): float(r["em"]) for r in rows if isinstance(r, dict) and "id" in r and "em" in r}
+
+
+def paired(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[list[str]]:
+    """Question by question: rows of (set/mode, questions in both, right only in ``new``,
+    right only in ``old``, sign test p) for every mode, and the reading-comprehension run, that
+    both reports answered question by question. A p of 0.05 or more: the difference in EM may
+    be chance (:func:`~ttqa.evaluation.metrics.sign_test`)."""
+    from ttqa.evaluation.metrics import sign_test
+
+    def blocks(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        out = {f"[{mode}]": block for mode, block in report.get("modes", {}).items()}
+        if isinstance(report.get("reading_comprehension"), dict):
+            out["[gold text]"] = report["reading_comprehension"]
+        return out
+
+    old_by = {(r["set"], label): b for r in old for label, b in blocks(r).items()}
+    rows: list[list[str]] = []
+    for r in new:
+        for label, block in blocks(r).items():
+            before, after = _ems(old_by.get((r["set"], label))), _ems(block)
+            common = before.keys() & after.keys()
+            if not common:
+                continue
+            won = sum(1 for q in common if after[q] > before[q])
+            lost = sum(1 for q in common if after[q] < before[q])
+            p = sign_test(won, lost)
+            rows.append([f"{r['set']} {label}", str(len(common)), str(won), str(lost), f"{p:.2f}"])
+    return rows

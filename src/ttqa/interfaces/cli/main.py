@@ -280,6 +280,7 @@ def eval_(
     from ttqa.evaluation.report import (
         compare,
         metric_table,
+        paired,
         rc_line,
         tag_table,
         to_markdown,
@@ -370,6 +371,18 @@ def eval_(
         for row in compare(old, reports):
             table.add_row(*row)
         out.print(table)
+        rows = paired(old, reports)
+        if rows:
+            table = Table(
+                title="question by question (exact match)",
+                caption="p: two-sided exact sign test over the questions only one run gets right; "
+                "p >= 0.05: the difference may be chance",
+            )
+            for col in ("set [mode]", "questions", "right now only", "right before only", "p"):
+                table.add_column(col)
+            for row in rows:
+                table.add_row(*row)
+            out.print(table)
 
 
 @app.command()
