@@ -258,11 +258,11 @@ def test_two_replicas_share_one_index(milvus_qa: QA) -> None:
 def test_domain_slice_written_through_the_contract(
     milvus_server: MilvusServer, model_cache: Path, tmp_path: Path
 ) -> None:
-    """Gold articles of 40 domain questions and 12 others: written to Milvus with ``write()``
+    """Gold articles of 24 domain questions and 12 others: written to Milvus with ``write()``
     (the local index's vectors), then the same top 5 and the same Hit@5."""
     from ttqa.ingest.loader import load_documents
 
-    wanted = {d for q in DOMAIN[:40] for d in q["doc_ids"]}
+    wanted = {d for q in DOMAIN[:24] for d in q["doc_ids"]}
     articles = list(load_documents([PARTY_ORG]))
     docs = [d for d in articles if d.doc_id in wanted]
     others = [d for d in articles if d.doc_id not in wanted][:12]
@@ -275,14 +275,14 @@ def test_domain_slice_written_through_the_contract(
     assert backend.stored_documents().keys() == {d.doc_id for d in [*docs, *others]}
     qa_milvus = QA.load(backend="milvus", milvus=backend.settings, embedder=qa_local.embedder)
     same = hit_local = hit_milvus = 0
-    for q in DOMAIN[:40]:
+    for q in DOMAIN[:24]:
         a = qa_local.search(q["question"], k=5)
         b = qa_milvus.search(q["question"], k=5)
         same += [h.chunk_id for h in a] == [h.chunk_id for h in b]
         hit_local += any(h.doc_id in q["doc_ids"] for h in a)
         hit_milvus += any(h.doc_id in q["doc_ids"] for h in b)
-    assert hit_milvus == hit_local >= 36
-    assert same >= 38, same
+    assert hit_milvus == hit_local >= 22, (hit_local, hit_milvus, same)
+    assert same >= 23, (hit_local, hit_milvus, same)
     assert backend.delete([d.doc_id for d in others]) > 0
     assert backend.stored_documents().keys() == {d.doc_id for d in docs}
 
