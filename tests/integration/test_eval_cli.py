@@ -47,6 +47,32 @@ def test_eval_cli_writes_reports_and_compares(tmp_path: Path, model_cache: Path)
     assert "question by question" in again.output and "right now only" in again.output
 
 
+def test_compare_command_pairs_two_saved_reports(tmp_path: Path) -> None:
+    def report(ems: list[float], em: float) -> list[dict[str, object]]:
+        rows = [{"id": f"q{i}", "em": e} for i, e in enumerate(ems)]
+        block = {"answers": {"EM": em, "F1": em}, "per_question": rows}
+        return [{"set": "evals/seed.jsonl", "modes": {"hybrid": block}}]
+
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(report([1, 1, 0, 0, 0, 0, 0, 0, 0, 0], 20.0)), encoding="utf-8")
+    new.write_text(json.dumps(report([1, 0, 1, 1, 1, 1, 1, 1, 1, 1], 90.0)), encoding="utf-8")
+    result = CliRunner().invoke(app, ["compare", str(old), str(new)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any("[hybrid]" in line and "EM" in line and "+70.0" in line for line in lines)
+    paired_row = next(line for line in lines if "[hybrid]" in line and "0.04" in line)
+    assert [cell.strip() for cell in paired_row.strip("│ ").split("│")][1:4] == ["10", "8", "1"]
+    assert "set [mode]" in result.output  # headers are not read as markup
+    missing = CliRunner().invoke(app, ["compare", str(tmp_path / "none.json"), str(new)])
+    assert missing.exit_code == 2 and "not found" in missing.output
+    other = tmp_path / "other.json"
+    other.write_text('{"EM": 1}', encoding="utf-8")
+    wrong = CliRunner().invoke(app, ["compare", str(other), str(new)])
+    assert wrong.exit_code == 2 and "not a ttqa evaluation report" in wrong.output
+    late = CliRunner().invoke(app, ["eval", str(EVALS / "seed.jsonl"), "--compare", str(other)])
+    assert late.exit_code == 2 and "not a ttqa evaluation report" in late.output  # before any work
+
+
 def test_eval_cli_refuses_bad_input(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["eval", str(tmp_path / "missing.jsonl")])

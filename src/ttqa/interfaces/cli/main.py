@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -277,15 +277,7 @@ def eval_(
     milvus_collection: MilvusCollectionOpt = None,
 ) -> None:
     """Evaluate retrieval, answers and abstention; print a table and write a report."""
-    from ttqa.evaluation.report import (
-        compare,
-        metric_table,
-        paired,
-        rc_line,
-        tag_table,
-        to_markdown,
-        tradeoff_table,
-    )
+    from ttqa.evaluation.report import metric_table, rc_line, tag_table, to_markdown, tradeoff_table
     from ttqa.evaluation.suite import EvalOptions, evaluate_set, is_eval_set
     from ttqa.index.builder import tqdm_progress
 
@@ -293,6 +285,7 @@ def eval_(
     missing = [str(p) for p in [*sets, *corpus] if not p.exists()]
     if missing:
         _fail(f"not found: {', '.join(missing)}")
+    previous = _read_reports(compare_to) if compare_to is not None else None  # before the long run
     # `--corpus A B`: B arrives as a positional argument; a corpus file is not an eval set.
     eval_sets = [p for p in sets if is_eval_set(p)]
     if corpus:
@@ -360,29 +353,57 @@ def eval_(
         )
         (out_dir / "report.md").write_text(to_markdown(reports), encoding="utf-8")
         out.print(f"wrote {out_dir / 'report.json'} and {out_dir / 'report.md'}")
-    if compare_to is not None:
-        try:
-            old = json.loads(compare_to.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            _fail(f"cannot read {compare_to}: {exc}")
-        table = Table(title=f"compared with {compare_to}")
-        for col in ("set [mode]", "metric", "old", "new", "delta"):
-            table.add_column(col)
-        for row in compare(old, reports):
-            table.add_row(*row)
+    if previous is not None:
+        _print_comparison(previous, reports, f"compared with {compare_to}")
+
+
+def _read_reports(path: Path) -> list[dict[str, Any]]:
+    """The reports of a ``report.json`` that ``ttqa eval --out`` wrote, or a clear exit."""
+    if not path.is_file():
+        _fail(f"not found: {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot read {path}: {exc}")
+    if not isinstance(data, list) or not all(isinstance(r, dict) and "set" in r for r in data):
+        _fail(f"not a ttqa evaluation report (the report.json of `ttqa eval --out`): {path}")
+    return data
+
+
+def _print_comparison(old: list[dict[str, Any]], new: list[dict[str, Any]], title: str) -> None:
+    from ttqa.evaluation.report import compare, paired
+
+    rows = compare(old, new)
+    if not rows:
+        out.print(escape(f"{title}: no set and mode in common"))
+        return
+    table = Table(title=escape(title))
+    for col in ("set [mode]", "metric", "old", "new", "delta"):
+        table.add_column(escape(col))
+    for row in rows:
+        table.add_row(*[escape(c) for c in row])
+    out.print(table)
+    pairs = paired(old, new)
+    if pairs:
+        table = Table(
+            title="question by question (exact match)",
+            caption="p: two-sided exact sign test over the questions only one run gets right; "
+            "p >= 0.05: the difference may be chance",
+        )
+        for col in ("set [mode]", "questions", "right now only", "right before only", "p"):
+            table.add_column(escape(col))
+        for row in pairs:
+            table.add_row(*[escape(c) for c in row])
         out.print(table)
-        rows = paired(old, reports)
-        if rows:
-            table = Table(
-                title="question by question (exact match)",
-                caption="p: two-sided exact sign test over the questions only one run gets right; "
-                "p >= 0.05: the difference may be chance",
-            )
-            for col in ("set [mode]", "questions", "right now only", "right before only", "p"):
-                table.add_column(col)
-            for row in rows:
-                table.add_row(*row)
-            out.print(table)
+
+
+@app.command("compare")
+def compare_(
+    old: Annotated[Path, typer.Argument(help="The earlier report.json (`ttqa eval --out`).")],
+    new: Annotated[Path, typer.Argument(help="The later report.json.")],
+) -> None:
+    """Compare two evaluation reports: each metric's change, and question by question."""
+    _print_comparison(_read_reports(old), _read_reports(new), f"{new} compared with {old}")
 
 
 @app.command()
