@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up (venv, dev tools, chromium for the browser tests) and run lint, types and the test suite.
+# Set up (venv, dev tools, chromium for the browser tests, the models) and run lint, types and the test suite.
 # Usage: scripts/test.sh [pytest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,4 +13,5 @@ export TTQA_CACHE_DIR="${TTQA_CACHE_DIR:-$PWD/.cache/ttqa}"
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
 .venv/bin/mypy
+.venv/bin/ttqa prepare  # the models converted and exported once, before the suite
 exec .venv/bin/python -m pytest "$@"

