@@ -30,6 +30,10 @@ class TTQAModelError(TTQAError, RuntimeError):
     """A model (the embedder, the reader, the syllable model) is unavailable or does not load."""
 
 
+class ExportMismatchError(TTQAModelError):
+    """An ONNX export of a model does not read like the torch model it was exported from."""
+
+
 class TTQABackendError(TTQAError, RuntimeError):
     """The search backend or the cluster behind it failed or cannot be reached."""
 

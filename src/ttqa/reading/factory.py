@@ -1,16 +1,21 @@
-"""The reader ttqa uses by default: the bundled weights on ONNX Runtime int8, loaded on first use."""
+"""The reader ttqa uses by default: the bundled weights on ONNX Runtime int8 (its fp32 export where
+int8 does not read like the model), loaded on first use."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+from ttqa.errors import ExportMismatchError
 from ttqa.reading.decode import FloatArray
 from ttqa.reading.model import bundled_delta, read_config
 from ttqa.reading.neural import LogitsBackend, NeuralReader
 from ttqa.reading.windows import IntArray
+
+logger = logging.getLogger(__name__)
 
 Backend = Literal["onnx-int8", "onnx-fp32", "torch"]
 DEFAULT_BACKEND: Backend = "onnx-int8"
@@ -71,8 +76,15 @@ def make_reader(
             return TorchLogits(load_model(base, delta)[0])
         from ttqa.reading.onnx_export import OnnxLogits, ensure_reader_onnx
 
-        variant: Literal["int8", "fp32"] = "int8" if backend == "onnx-int8" else "fp32"
-        return OnnxLogits(ensure_reader_onnx(base, delta, variant), threads=threads)
+        if backend == "onnx-fp32":
+            return OnnxLogits(ensure_reader_onnx(base, delta, "fp32"), threads=threads)
+        try:
+            folder = ensure_reader_onnx(base, delta, "int8")
+        except ExportMismatchError as exc:
+            # a reader whose int8 products lose what it reads (a newly trained one) still reads
+            logger.warning("%s; the reader runs on its fp32 export instead", exc)
+            folder = ensure_reader_onnx(base, delta, "fp32")
+        return OnnxLogits(folder, threads=threads)
 
     tokenizer = Tokenizer.from_file(str(base / "tokenizer.json"))
     return NeuralReader(

@@ -34,7 +34,8 @@ from ttqa.embedding.onnx.export_cache import is_valid, publish, staging
 from ttqa.embedding.onnx.graph import simplify_file
 from ttqa.embedding.onnx.quantize import COARSE_STEP, input_steps
 from ttqa.embedding.onnx.session import cpu_session
-from ttqa.index.layout import sha256_file
+from ttqa.errors import ExportMismatchError
+from ttqa.index.layout import atomic_write_text, sha256_file
 from ttqa.reading.base import Passage
 from ttqa.reading.decode import FloatArray
 from ttqa.reading.model import load_model
@@ -107,6 +108,19 @@ def _quiet() -> Iterator[None]:
 def export_dir(base_dir: Path, delta: Path, variant: Variant) -> Path:
     """The cache folder of the export of ``delta`` (beside the converted base model)."""
     return base_dir.parent / f"ttqa-reader-{sha256_file(delta)[:16]}-onnx-{variant}-v{EXPORT_VERSION}"
+
+
+def refusal_path(target: Path) -> Path:
+    """Where the check of an export of ``target`` that disagreed with torch is kept, so that it
+    is not exported and refused again on each start."""
+    return target.with_name(target.name + ".refused.json")
+
+
+def refuse(target: Path, variant: Variant, check: dict[str, float]) -> ExportMismatchError:
+    """Record that the ``variant`` export meant for ``target`` failed ``check`` (atomically);
+    the error to raise."""
+    atomic_write_text(refusal_path(target), json.dumps(check, indent=2))
+    return ExportMismatchError(f"ONNX {variant} export of the reader disagrees with torch: {check}")
 
 
 class OnnxLogits:
@@ -251,7 +265,7 @@ def _build(base_dir: Path, delta: Path, target: Path, variant: Variant) -> None:
             or check["clear_cases"] < check["cases"] / 2
             or check["mean_logit_gap"] > MAX_MEAN_GAP[variant]
         ):
-            raise RuntimeError(f"ONNX {variant} export of the reader disagrees with torch: {check}")
+            raise refuse(target, variant, check)
         meta = {
             "export_version": EXPORT_VERSION,
             "variant": variant,
@@ -269,10 +283,19 @@ def _valid(folder: Path) -> bool:
 
 def ensure_reader_onnx(base_dir: Path, delta: Path, variant: Variant = "int8") -> Path:
     """The verified ONNX export of the reader ``delta`` over ``base_dir`` (built on first use,
-    rebuilt when damaged)."""
+    rebuilt when damaged). :class:`~ttqa.errors.ExportMismatchError` when it does not read like
+    the torch model (:func:`compare`); that verdict is kept (:func:`refusal_path`) and given again
+    without a new export."""
     target = export_dir(base_dir, delta, variant)
     with _export_lock:
         if not _valid(target):
+            refused = refusal_path(target)
+            if refused.is_file():
+                check = " ".join(refused.read_text(encoding="utf-8").split())
+                raise ExportMismatchError(
+                    f"ONNX {variant} export of the reader disagrees with torch: {check}"
+                    f" (checked before: {refused})"
+                )
             if target.exists():
                 logger.warning("reader ONNX export at %s is damaged; rebuilding", target)
             _build(base_dir, delta, target, variant)
