@@ -640,3 +640,24 @@ def test_length_penalty_is_chosen_on_held_in_questions_and_written_with_the_read
     assert read_config(out).length_penalty == 0.15
     stored, shipped = read_stored(out), read_stored(bundled_delta())
     assert stored.keys() == shipped.keys() and all(bool((stored[k] == shipped[k]).all()) for k in stored)
+
+
+def test_domain_training_questions_follow_the_format_and_stay_off_the_evaluation_articles() -> None:
+    from ttqa.evaluation.datasets import load_jsonl
+    from ttqa.training.data import held_out
+
+    rows = load_jsonl(EVALS / "party_org_train.jsonl")
+    assert [r.id for r in rows] == [f"train-{i:03d}" for i in range(1, len(rows) + 1)]
+    evaluation = [*load_jsonl(EVALS / "domain.jsonl"), *load_jsonl(EVALS / "seed.jsonl")]
+    asked = {unicodedata.normalize("NFC", q.question) for q in evaluation}
+    evaluated = {d for q in evaluation for d in q.doc_ids}
+    types = {"ai", "bao_nhieu", "khi_nao", "o_dau", "gi"}
+    for r in rows:
+        assert r.answers and len(r.doc_ids) == 1 and r.doc_ids[0] not in evaluated, r.id
+        assert unicodedata.normalize("NFC", r.question) == r.question and r.question not in asked, r.id
+        assert r.tags[0] in types and set(r.tags[1:]) <= {"factoid", "paraphrase", "unaccented", "typo"}, r.id
+        assert ("unaccented" in r.tags) == r.question.isascii(), r.id
+    assert len({r.question for r in rows}) == len(rows)
+    # about one article in four is held in (length penalty, confidence), the rest trains
+    share = sum(held_out(r.doc_ids[0]) for r in rows) / len(rows)
+    assert 0.15 < share < 0.35
