@@ -120,7 +120,12 @@ def refuse(target: Path, variant: Variant, check: dict[str, float]) -> ExportMis
     """Record that the ``variant`` export meant for ``target`` failed ``check`` (atomically);
     the error to raise."""
     atomic_write_text(refusal_path(target), json.dumps(check, indent=2))
-    return ExportMismatchError(f"ONNX {variant} export of the reader disagrees with torch: {check}")
+    return _mismatch(variant, check)
+
+
+def _mismatch(variant: Variant, check: dict[str, float], refused: Path | None = None) -> ExportMismatchError:
+    known = f" (checked before: {refused})" if refused else ""
+    return ExportMismatchError(f"ONNX {variant} export of the reader disagrees with torch: {check}{known}")
 
 
 class OnnxLogits:
@@ -290,12 +295,12 @@ def ensure_reader_onnx(base_dir: Path, delta: Path, variant: Variant = "int8") -
     with _export_lock:
         if not _valid(target):
             refused = refusal_path(target)
-            if refused.is_file():
-                check = " ".join(refused.read_text(encoding="utf-8").split())
-                raise ExportMismatchError(
-                    f"ONNX {variant} export of the reader disagrees with torch: {check}"
-                    f" (checked before: {refused})"
-                )
+            try:
+                check = json.loads(refused.read_text(encoding="utf-8"))
+            except (OSError, ValueError):  # none kept, or a damaged record: export and check
+                check = None
+            if check is not None:
+                raise _mismatch(variant, check, refused)
             if target.exists():
                 logger.warning("reader ONNX export at %s is damaged; rebuilding", target)
             _build(base_dir, delta, target, variant)
